@@ -1,0 +1,216 @@
+"""The one error type of Hadron, carrying the AWS code and HTTP status.
+
+Raised anywhere, rendered only by the protocol layer (``hadron.protocol``). ``code``/``status`` are
+the Query-protocol (STS/IAM) values; an error class may override them for the JSON protocol
+(``json_code``/``json_status``) and the EC2 protocol (``ec2_code``/``ec2_status``/``ec2_message``),
+because AWS answers the same failure differently per wire protocol (security.md §1.9).
+
+Exception tree::
+
+    ServiceError
+    ├── MissingAuthenticationToken      (403 / JSON MissingAuthenticationTokenException 400)
+    ├── IncompleteSignature             (400 / JSON IncompleteSignatureException 400)
+    ├── SignatureDoesNotMatch           (403 / JSON InvalidSignatureException 400 / EC2 AuthFailure 401)
+    ├── RequestExpired                  (400 / JSON InvalidSignatureException 400)
+    ├── InvalidClientTokenId            (403 / JSON UnrecognizedClientException 400 / EC2 AuthFailure 401)
+    ├── ExpiredToken                    (403 / JSON ExpiredTokenException 400 / EC2 RequestExpired 400)
+    ├── MalformedQueryString            (400)
+    ├── InvalidURIPath                  (400)
+    ├── AccessDenied                    (403 / JSON AccessDeniedException 400 / EC2 UnauthorizedOperation 403)
+    ├── ValidationError                 (400 / JSON ValidationException 400 / EC2 InvalidParameterValue 400)
+    ├── MissingAction                   (400)
+    ├── InvalidAction                   (400 / JSON UnknownOperationException 400)
+    ├── SerializationException          (400, JSON only in practice)
+    ├── UnsupportedMediaType            (400 / JSON: SerializationException)
+    ├── RequestEntityTooLarge           (413)
+    ├── RequestTimeout                  (408)
+    ├── NotImplementedOperation         (501 NotImplemented)
+    ├── InternalFailure                 (500 / JSON InternalServerException 500)
+    ├── LimitExceeded                   (409, IAM)
+    ├── NoSuchEntity                    (404, IAM)
+    └── EntityAlreadyExists             (409, IAM)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Protocol = Literal["json", "query", "ec2"]
+
+
+class ServiceError(Exception):
+    """Base of every error answered to a client."""
+
+    code: ClassVar[str] = "InternalFailure"
+    status: ClassVar[int] = 400
+    sender_fault: ClassVar[bool] = True
+    json_code: ClassVar[str | None] = None
+    json_status: ClassVar[int | None] = None
+    ec2_code: ClassVar[str | None] = None
+    ec2_status: ClassVar[int | None] = None
+    ec2_message: ClassVar[str | None] = None
+
+    def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        # Instance overrides, for errors created from a model shape at run time.
+        self._code = code
+        self._status = status
+
+    def wire(self, protocol: Protocol) -> tuple[str, int, str]:
+        """(code, HTTP status, message) as this error is written on ``protocol``."""
+        if self._code is not None:
+            return self._code, self._status or self.status, self.message
+        if protocol == "json":
+            return (
+                self.json_code or self.code,
+                self.json_status or self.status,
+                self.message,
+            )
+        if protocol == "ec2":
+            return (
+                self.ec2_code or self.code,
+                self.ec2_status or self.status,
+                self.ec2_message if self.ec2_message is not None else self.message,
+            )
+        return self.code, self.status, self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class MissingAuthenticationToken(ServiceError):
+    code = "MissingAuthenticationToken"
+    status = 403
+    json_code = "MissingAuthenticationTokenException"
+    json_status = 400
+
+
+class IncompleteSignature(ServiceError):
+    code = "IncompleteSignature"
+    status = 400
+    json_code = "IncompleteSignatureException"
+
+
+class SignatureDoesNotMatch(ServiceError):
+    code = "SignatureDoesNotMatch"
+    status = 403
+    json_code = "InvalidSignatureException"
+    json_status = 400
+    ec2_code = "AuthFailure"
+    ec2_status = 401
+    ec2_message = "AWS was not able to validate the provided access credentials"
+
+
+class RequestExpired(ServiceError):
+    code = "RequestExpired"
+    status = 400
+    json_code = "InvalidSignatureException"
+
+
+class InvalidClientTokenId(ServiceError):
+    code = "InvalidClientTokenId"
+    status = 403
+    json_code = "UnrecognizedClientException"
+    json_status = 400
+    ec2_code = "AuthFailure"
+    ec2_status = 401
+    ec2_message = "AWS was not able to validate the provided access credentials"
+
+
+class ExpiredToken(ServiceError):
+    code = "ExpiredToken"
+    status = 403
+    json_code = "ExpiredTokenException"
+    json_status = 400
+    ec2_code = "RequestExpired"
+    ec2_status = 400
+    ec2_message = "Request has expired."
+
+
+class MalformedQueryString(ServiceError):
+    code = "MalformedQueryString"
+    status = 400
+
+
+class InvalidURIPath(ServiceError):
+    code = "InvalidURIPath"
+    status = 400
+
+
+class AccessDenied(ServiceError):
+    code = "AccessDenied"
+    status = 403
+    json_code = "AccessDeniedException"
+    json_status = 400
+    ec2_code = "UnauthorizedOperation"
+    ec2_status = 403
+
+
+class ValidationError(ServiceError):
+    code = "ValidationError"
+    status = 400
+    json_code = "ValidationException"
+    ec2_code = "InvalidParameterValue"
+
+
+class MissingAction(ServiceError):
+    code = "MissingAction"
+    status = 400
+    json_code = "UnknownOperationException"
+
+
+class InvalidAction(ServiceError):
+    code = "InvalidAction"
+    status = 400
+    json_code = "UnknownOperationException"
+
+
+class SerializationException(ServiceError):
+    code = "SerializationException"
+    status = 400
+
+
+class UnsupportedMediaType(ServiceError):
+    code = "UnsupportedMediaType"
+    status = 415
+    json_code = "SerializationException"
+    json_status = 400
+
+
+class RequestEntityTooLarge(ServiceError):
+    code = "RequestEntityTooLarge"
+    status = 413
+
+
+class RequestTimeout(ServiceError):
+    code = "RequestTimeout"
+    status = 408
+
+
+class NotImplementedOperation(ServiceError):
+    code = "NotImplemented"
+    status = 501
+    sender_fault = False
+
+
+class InternalFailure(ServiceError):
+    code = "InternalFailure"
+    status = 500
+    sender_fault = False
+    json_code = "InternalServerException"
+
+
+class LimitExceeded(ServiceError):
+    code = "LimitExceeded"
+    status = 409
+
+
+class NoSuchEntity(ServiceError):
+    code = "NoSuchEntity"
+    status = 404
+
+
+class EntityAlreadyExists(ServiceError):
+    code = "EntityAlreadyExists"
+    status = 409
