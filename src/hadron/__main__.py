@@ -1,0 +1,5 @@
+import sys
+
+from hadron.cli import main
+
+sys.exit(main())

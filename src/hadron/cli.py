@@ -1,0 +1,193 @@
+"""The ``hadron`` command: serve, env, audit verify.
+
+Edge module (layer 1): parses arguments and wires the parts together (the composition root);
+no logic of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hadron import __version__
+from hadron.access import DenyAllAuthorizer
+from hadron.app import HadronApp
+from hadron.auditlog import AuditLog, verify_directory
+from hadron.bootstrap import DataDir, prepare, write_aws_files
+from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.gateway import Gateway
+from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
+
+__all__ = ["main"]
+
+# Environment variables that take precedence over the generated config/credentials files.
+_OVERRIDING_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CA_BUNDLE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_PROTON",
+    "AWS_ENDPOINT_URL_EC2",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hadron", description="A self-hosted AWS Proton.")
+    parser.add_argument("--version", action="version", version=f"hadron {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="start the HTTPS API server")
+    s.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8443, help="0 picks a free port")
+    s.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        metavar="REGION",
+        help="a region to serve (repeatable; default us-east-1)",
+    )
+    s.add_argument("--tls-min-version", choices=sorted(TLS_VERSIONS), default="1.2")
+    s.add_argument("--tls-cert", type=Path, help="operator certificate chain (PEM)")
+    s.add_argument("--tls-key", type=Path, help="operator private key (PEM)")
+    s.add_argument("--account-id", help="12-digit id of the first account (new data dirs only)")
+    s.add_argument("--max-skew", type=int, default=300, help="allowed clock skew, seconds")
+    s.add_argument("--max-body-bytes", type=int, default=1 << 20)
+    s.add_argument("--header-timeout", type=float, default=10.0, help="seconds for headers")
+    s.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a body")
+    s.add_argument("--log-level", default="WARNING")
+
+    e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
+    e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+
+    a = sub.add_parser("audit", help="audit log tools")
+    asub = a.add_subparsers(dest="audit_command", required=True)
+    v = asub.add_parser("verify", help="verify the hash chain of the audit log")
+    v.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    regions: list[str] = args.regions or ["us-east-1"]
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("hadron: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        prepared = prepare(
+            args.data_dir,
+            regions=regions,
+            host=args.host,
+            now=_utcnow(),
+            account_id=args.account_id,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+        )
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    store = prepared.store
+    audit_log = AuditLog(prepared.data.audit, _utcnow)
+    usage = UsageRecorder()
+    gateway = Gateway(
+        resolver=CredentialResolver(store),
+        authorizer=DenyAllAuthorizer(),
+        audit_sink=audit_log.append,
+        usage=usage,
+        regions=regions,
+        clock=_utcnow,
+        max_skew=timedelta(seconds=args.max_skew),
+    )
+
+    def flush_usage() -> None:
+        batch = usage.drain()
+        if batch:
+            store.record_key_usage(batch)
+
+    app = HadronApp(
+        gateway,
+        flush_audit=audit_log.flush,
+        flush_usage=flush_usage,
+        max_body_bytes=args.max_body_bytes,
+        body_timeout=args.body_timeout,
+    )
+
+    def started(port: int) -> None:
+        write_aws_files(prepared, region=regions[0], host=args.host, port=port)
+        data = prepared.data
+        print(
+            f"Hadron {__version__} listening on https://{args.host}:{port} "
+            f"(account {prepared.account_id}, regions {', '.join(regions)})\n"
+            "Point the AWS CLI and SDKs at it with:\n"
+            f"  export AWS_CONFIG_FILE={shlex.quote(str(data.aws_config))}\n"
+            f"  export AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(data.aws_credentials))}\n"
+            "then try: aws sts get-caller-identity",
+            flush=True,
+        )
+
+    listener = ListenerConfig(
+        args.host,
+        args.port,
+        prepared.cert_file,
+        prepared.key_file,
+        args.tls_min_version,
+        args.header_timeout,
+    )
+    try:
+        serve(app, listener, on_started=started)
+    finally:
+        audit_log.close()
+        store.close()
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    data = DataDir(args.data_dir.resolve())
+    if not data.aws_config.exists():
+        print(f"hadron: no {data.aws_config}; run `hadron serve` once first", file=sys.stderr)
+        return 1
+    print(f"export AWS_CONFIG_FILE={shlex.quote(str(data.aws_config))}")
+    print(f"export AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(data.aws_credentials))}")
+    for name in _OVERRIDING_VARIABLES:
+        if name in os.environ:
+            print(f"unset {name}  # it would override the files above")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    directory = DataDir(args.data_dir.resolve()).audit
+    result = verify_directory(directory)
+    if result.ok:
+        print(f"audit log OK: {result.records} records verified in {directory}")
+        return 0
+    print(f"audit log TAMPERED at {result.first_bad}: {result.reason}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "env":
+        return _env(args)
+    return _audit_verify(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

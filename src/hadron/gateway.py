@@ -1,0 +1,215 @@
+"""The request pipeline: route → parse → authenticate (SigV4) → validate → authorize → handle
+→ serialize, with one audit record per request.
+
+Layer 2. Takes a received ``HttpRequest`` plus connection facts and returns the ``HttpResponse``;
+the ASGI adapter in ``app.py`` does the socket side. Errors are ``ServiceError``s rendered by the
+protocol of the service the request was routed to; anything else becomes a 500 InternalFailure
+that carries only the request id (the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hadron import audit, sigv4, sts
+from hadron.access import Authorizer
+from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.errors import (
+    InternalFailure,
+    InvalidClientTokenId,
+    NotImplementedOperation,
+    ServiceError,
+)
+from hadron.protocol import adapter_for
+from hadron.protocol.models import load_service
+from hadron.protocol.validate import validate
+from hadron.routing import route
+from hadron.types import HttpRequest, HttpResponse, Principal
+
+__all__ = ["Connection", "Gateway", "Handler"]
+
+log = logging.getLogger("hadron.gateway")
+
+Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("sts", "GetCallerIdentity"): sts.get_caller_identity,
+}
+# Operations AWS never authorizes (they tell callers who they are).
+UNAUTHORIZED_OPERATIONS = frozenset({("sts", "GetCallerIdentity")})
+_READ_ONLY_PREFIXES = ("Get", "List", "Describe")
+_BAD_KEY = "The security token included in the request is invalid."
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Facts about the connection a request arrived on."""
+
+    source_ip: str
+    tls: Mapping[str, str] | None = None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    service: str
+    operation: str = ""
+    params: Mapping[str, Any] | None = None
+    principal: Principal | None = None
+    access_key_id: str | None = None
+    region: str | None = None
+    result: Mapping[str, Any] | None = None
+    error: ServiceError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        resolver: CredentialResolver,
+        authorizer: Authorizer,
+        audit_sink: Callable[[dict[str, Any]], None],
+        usage: UsageRecorder,
+        regions: Sequence[str],
+        clock: Callable[[], datetime],
+        max_skew: timedelta = timedelta(minutes=5),
+        handlers: Mapping[tuple[str, str], Handler] | None = None,
+    ) -> None:
+        self._resolver = resolver
+        self._authorizer = authorizer
+        self._audit = audit_sink
+        self._usage = usage
+        self._regions = frozenset(regions)
+        self._default_region = regions[0]
+        self._clock = clock
+        self._max_skew = max_skew
+        self._handlers = dict(HANDLERS if handlers is None else handlers)
+        self._keys = sigv4.SigningKeyCache()
+
+    def handle(self, req: HttpRequest, conn: Connection) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        outcome = _Outcome(service=route(req))
+        model = load_service(outcome.service)
+        adapter = adapter_for(model)
+        try:
+            response = self._run(req, outcome, model, adapter, request_id)
+        except ServiceError as exc:
+            outcome.error = exc
+            response = adapter.serialize_error(exc, model, request_id)
+        except Exception:
+            log.exception("internal failure, request id %s", request_id)
+            outcome.error = InternalFailure("We encountered an internal error. Please try again.")
+            response = adapter.serialize_error(outcome.error, model, request_id)
+        try:
+            self._audit(self._event(req, conn, outcome, request_id, adapter.name))
+        except Exception:
+            log.exception("audit record failed, request id %s", request_id)
+        return response
+
+    def _run(
+        self, req: HttpRequest, out: _Outcome, model: Any, adapter: Any, request_id: str
+    ) -> HttpResponse:
+        operation, params = adapter.parse_request(req, model)
+        out.operation = operation.name
+        now = self._clock()
+        claim = sigv4.parse(req)
+        out.access_key_id = claim.access_key_id
+        sigv4.check(
+            claim,
+            req,
+            now=now,
+            max_skew=self._max_skew,
+            regions=self._regions,
+            services=(out.service,),
+        )
+        resolved = self._resolver.resolve(claim.access_key_id, claim.session_token)
+        if resolved is None:
+            raise InvalidClientTokenId(_BAD_KEY)
+        signing_key = self._keys.signing_key(
+            claim.access_key_id, resolved.secret, claim.date, claim.region, claim.service
+        )
+        sigv4.verify(claim, req, signing_key)
+        out.principal = resolved.principal
+        out.region = claim.region
+        self._usage.note(claim.access_key_id, now, out.service, claim.region)
+        out.params = params
+        if operation.input_shape is not None:
+            validate(params, operation.input_shape, adapter.name)
+        key = (out.service, operation.name)
+        if key not in UNAUTHORIZED_OPERATIONS:
+            self._authorizer.authorize(resolved.principal, out.service, operation.name, params)
+        handler = self._handlers.get(key)
+        if handler is None:
+            raise NotImplementedOperation(
+                f"The operation {operation.name} of {model.service_name} is not implemented "
+                "by Hadron yet."
+            )
+        out.result = handler(resolved.principal, params)
+        return adapter.serialize_response(out.result, operation, request_id)  # type: ignore[no-any-return]
+
+    def _event(
+        self, req: HttpRequest, conn: Connection, out: _Outcome, request_id: str, protocol: str
+    ) -> dict[str, Any]:
+        principal = out.principal
+        identity: dict[str, Any] | None
+        if principal is not None:
+            identity = {
+                "type": principal.principal_type,
+                "principalId": principal.user_id,
+                "arn": principal.arn,
+                "accountId": principal.account_id,
+                "accessKeyId": principal.access_key_id,
+            }
+            if principal.user_name is not None:
+                identity["userName"] = principal.user_name
+        elif out.access_key_id is not None:
+            identity = {"type": "Unknown", "accessKeyId": out.access_key_id}
+        else:
+            identity = None
+        error_code = error_message = None
+        if out.error is not None:
+            error_code, _status, error_message = out.error.wire(protocol)  # type: ignore[arg-type]
+        read_only = out.operation.startswith(_READ_ONLY_PREFIXES)
+        response = None
+        if out.error is None and not read_only and out.result is not None:
+            response = _jsonable(out.result)
+        tls = dict(conn.tls) if conn.tls else None
+        if tls is not None:
+            tls["clientProvidedHostHeader"] = req.header("host") or ""
+        return audit.build_event(
+            event_time=self._clock(),
+            event_source=f"{out.service}.amazonaws.com",
+            event_name=out.operation or "Unknown",
+            aws_region=out.region or self._default_region,
+            source_ip=conn.source_ip,
+            user_agent=req.header("user-agent") or "",
+            request_id=request_id,
+            event_id=str(uuid.uuid4()),
+            user_identity=identity,
+            request_parameters=audit.redact(_jsonable(out.params)) if out.params else None,
+            response_elements=audit.redact(response) if response else None,
+            error_code=error_code,
+            error_message=error_message,
+            read_only=read_only,
+            recipient_account_id=principal.account_id if principal else None,
+            tls_details=tls,
+            api_version=None,
+        )

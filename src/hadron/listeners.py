@@ -1,0 +1,192 @@
+"""TLS listeners: the SSL context policy, a guarded HTTP/1.1 protocol and the uvicorn server.
+
+Edge module (layer 1). Policy (security.md §8.2, Mozilla "intermediate"): TLS 1.2 and 1.3 by
+default, forward-secret ECDHE suites only (AEAD suites for TLS 1.2; CBC-SHA ECDHE suites are added
+only when an operator allows TLS 1.0/1.1), compression, renegotiation and session tickets off, no
+plaintext listener. The certificate is reloaded in place on SIGHUP: ``SSLContext.load_cert_chain``
+on the live context changes what new handshakes present while open connections keep going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["TLS_VERSIONS", "ListenerConfig", "build_ssl_context", "serve"]
+
+log = logging.getLogger("hadron.listeners")
+
+TLS_VERSIONS: dict[str, ssl.TLSVersion] = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+# TLS 1.2 suites of Mozilla's intermediate profile: ECDHE key exchange, AEAD ciphers.
+_TLS12_SUITES = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+)
+# TLS 1.0/1.1 have no AEAD suites; these are still forward secret (ECDHE). OpenSSL 3 only allows
+# TLS < 1.2 at security level 0 (their handshake signatures use SHA-1).
+_LEGACY_SUITES = (
+    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA"
+)
+
+HEADER_TIMEOUT_SECONDS = 10.0
+
+
+def build_ssl_context(cert_file: Path, key_file: Path, min_version: str = "1.2") -> ssl.SSLContext:
+    """A server context enforcing Hadron's TLS policy."""
+    if min_version not in TLS_VERSIONS:
+        raise ValueError(f"--tls-min-version must be one of {', '.join(TLS_VERSIONS)}")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    minimum = TLS_VERSIONS[min_version]
+    if minimum < ssl.TLSVersion.TLSv1_2:
+        ctx.set_ciphers(f"{_TLS12_SUITES}:{_LEGACY_SUITES}:@SECLEVEL=0")
+    else:
+        ctx.set_ciphers(_TLS12_SUITES)
+    ctx.minimum_version = minimum
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_TICKET
+    ctx.options |= ssl.OP_SINGLE_ECDH_USE
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.load_cert_chain(cert_file, key_file)
+    return ctx
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol plus two guards.
+
+    * A request whose headers do not arrive within ``HEADER_TIMEOUT_SECONDS`` (slow-loris, a
+      truncated request) has its connection closed, so a stalled peer never holds a slot forever.
+    * The negotiated TLS version and cipher suite are put into the ASGI scope under
+      ``extensions["tls"]`` for the audit record (CloudTrail ``tlsDetails``).
+    """
+
+    _header_timer: asyncio.TimerHandle | None = None
+    _tls: dict[str, str] | None = None
+    header_timeout: float = HEADER_TIMEOUT_SECONDS
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        sslobj = transport.get_extra_info("ssl_object")
+        if sslobj is not None:
+            cipher = sslobj.cipher()
+            self._tls = {
+                "tlsVersion": (sslobj.version() or "").replace("v", "v", 1),
+                "cipherSuite": cipher[0] if cipher else "",
+            }
+        self._arm_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._header_timeout)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_header_timer()
+        if self._tls is not None:
+            self.scope["extensions"] = {"tls": dict(self._tls)}
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    host: str
+    port: int
+    cert_file: Path
+    key_file: Path
+    tls_min_version: str = "1.2"
+    header_timeout: float = HEADER_TIMEOUT_SECONDS
+
+
+def serve(
+    app: Any,
+    listener: ListenerConfig,
+    *,
+    on_started: Callable[[int], None] | None = None,
+) -> None:
+    """Run ``app`` on one TLS listener until SIGTERM/SIGINT; SIGHUP reloads the certificate."""
+    ctx = build_ssl_context(listener.cert_file, listener.key_file, listener.tls_min_version)
+
+    def factory(_config: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        return ctx
+
+    protocol = type(
+        "ListenerHttpProtocol", (GuardedHttpProtocol,), {"header_timeout": listener.header_timeout}
+    )
+    config = uvicorn.Config(
+        app,
+        host=listener.host,
+        port=listener.port,
+        http=protocol,
+        ws="none",
+        lifespan="on",
+        proxy_headers=False,
+        server_header=False,
+        date_header=True,
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,
+        ssl_certfile=str(listener.cert_file),
+        ssl_keyfile=str(listener.key_file),
+        ssl_context_factory=factory,
+        limit_concurrency=1000,
+    )
+    server = uvicorn.Server(config)
+
+    def reload_certificate() -> None:
+        try:
+            ctx.load_cert_chain(listener.cert_file, listener.key_file)
+            log.warning("certificate reloaded from %s", listener.cert_file)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("certificate reload failed, keeping the old one: %s", exc)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, reload_certificate)
+        serve_task = asyncio.create_task(server.serve())
+        while not server.started and not serve_task.done():
+            await asyncio.sleep(0.01)
+        if server.started and on_started is not None:
+            port = listener.port
+            for srv in getattr(server, "servers", []):
+                for sock in srv.sockets or []:
+                    port = sock.getsockname()[1]
+            on_started(port)
+        await serve_task
+
+    asyncio.run(run())

@@ -1,0 +1,86 @@
+"""Persistent state: the ``Store`` protocol handlers talk to, and ``open_store`` to get one.
+
+Layer 3 (store, edge). SQLAlchemy Core 2.x over SQLite (WAL) today and PostgreSQL later; Alembic
+migrations ship in the package and run at open. Handlers depend on :class:`Store` only, receive
+frozen records (``hadron.store.records``), and get ``ServiceError``s (``NoSuchEntity``,
+``EntityAlreadyExists``, ``LimitExceeded``) with AWS's messages. Caching is the app's concern.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine, create_engine, make_url
+
+from hadron.keys import RNG, MasterKeyRing
+from hadron.store.migrate import upgrade
+from hadron.store.records import (
+    MAX_ACCESS_KEYS_PER_USER,
+    AccessKey,
+    AccessKeyStatus,
+    Account,
+    KeyUsage,
+    User,
+)
+from hadron.store.sql import SqlStore
+from hadron.store.sqlite import create_sqlite_engine
+
+__all__ = [
+    "MAX_ACCESS_KEYS_PER_USER",
+    "AccessKey",
+    "AccessKeyStatus",
+    "Account",
+    "KeyUsage",
+    "SqlStore",
+    "Store",
+    "User",
+    "create_engine_for",
+    "open_store",
+]
+
+
+class Store(Protocol):
+    """What handlers may ask of persistent state. Each method is one transaction."""
+
+    def create_account(self, account_id: str, now: datetime) -> Account: ...
+    def get_account(self, account_id: str) -> Account | None: ...
+    def list_accounts(self) -> list[Account]: ...
+
+    def create_user(
+        self, account_id: str, user_name: str, path: str, now: datetime, rng: RNG = os.urandom
+    ) -> User: ...
+    def get_user(self, account_id: str, user_name: str) -> User | None: ...
+
+    def create_access_key(
+        self, account_id: str, user_name: str, now: datetime, rng: RNG = os.urandom
+    ) -> AccessKey: ...
+    def get_access_key(self, access_key_id: str) -> AccessKey | None: ...
+    def list_access_keys(self, account_id: str, user_name: str) -> list[AccessKey]: ...
+    def set_access_key_status(self, access_key_id: str, status: AccessKeyStatus) -> None: ...
+    def delete_access_key(self, access_key_id: str) -> None: ...
+    def record_key_usage(self, batch: Sequence[KeyUsage]) -> None: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def create_engine_for(url: str) -> Engine:
+    """An engine for ``url`` with Hadron's connection policy for its dialect."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return create_sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def open_store(url: str, ring: MasterKeyRing) -> SqlStore:
+    """Connect to ``url``, apply pending migrations, and return the store."""
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(engine, ring)

@@ -1,0 +1,126 @@
+"""SQLAlchemy Core table definitions: the current shape of the database.
+
+Layer 3 (store). Migrations under ``migrations/versions`` build this shape step by step and never
+import this module (a migration must keep meaning what it meant when written); a test compares
+the migrated database with this metadata so the two cannot drift apart.
+
+Dialect-neutral on purpose (SQLite now, PostgreSQL later): no server defaults beyond literals, no
+dialect types. Times are stored as UTC (see :class:`UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["UtcDateTime", "access_keys", "accounts", "meta", "metadata", "users"]
+
+# Deterministic constraint names, so later migrations can refer to them on every dialect.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC ``datetime`` in Python, whatever the database keeps.
+
+    Binding a naive datetime is a programming error (it would be silently misread). SQLite has no
+    time zone support, so the value is stored as naive UTC there; other dialects get an aware value
+    for their ``TIMESTAMP WITH TIME ZONE`` column.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime bound to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):  # pragma: no cover - the impl type returns datetimes
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", String, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # IAM user names are unique case-insensitively but keep their case: the key is the lower-case
+    # form, ``user_name`` the name as created.
+    Column("user_name_key", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False),
+    Column("user_id", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("user_name_key", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # AES-GCM envelope from hadron.keys.seal; the plaintext secret is never stored.
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("last_used_service", String(64), nullable=True),
+    Column("last_used_region", String(64), nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+    CheckConstraint("status IN ('Active', 'Inactive')", name="status"),
+    Index(None, "account_id", "user_name_key"),
+)

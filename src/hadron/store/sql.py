@@ -1,0 +1,54 @@
+"""The SQL store: one class composing the per-aggregate repositories over one engine.
+
+Layer 3 (store, edge). ``SqlStore`` satisfies ``hadron.store.Store``; handlers see only that
+protocol. New aggregates (Proton resources, roles, ...) are added as further mixins next to
+``SqlCredentials`` so no single module grows into a grab-bag.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hadron.keys import MasterKeyRing
+from hadron.store import transactions
+from hadron.store.credentials import SqlCredentials
+from hadron.store.schema import meta
+
+__all__ = ["SqlStore"]
+
+
+class SqlStore(SqlCredentials):
+    """All persistent state, over one SQLAlchemy engine and one master-key ring."""
+
+    def __init__(self, engine: Engine, ring: MasterKeyRing) -> None:
+        self._engine = engine
+        self._ring = ring
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def get_meta(self, key: str) -> str | None:
+        with transactions.read(self._engine) as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+        return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Insert or replace one setting."""
+        dialect = self._engine.dialect.name
+        upsert: Insert
+        if dialect == "sqlite":
+            stmt = sqlite.insert(meta).values(key=key, value=value)
+            upsert = stmt.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
+        elif dialect == "postgresql":
+            pg = postgresql.insert(meta).values(key=key, value=value)
+            upsert = pg.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise NotImplementedError(dialect)
+        with transactions.write(self._engine) as conn:
+            conn.execute(upsert)
+
+    def close(self) -> None:
+        """Close every pooled connection (the WAL is checkpointed by SQLite on last close)."""
+        self._engine.dispose()
