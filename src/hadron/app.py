@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -141,7 +142,7 @@ class HadronApp:
             )
             req = HttpRequest(scope["method"], target, headers, b"")
             model = load_service(route(req))
-            response = adapter_for(model).serialize_error(error, model, "0")
+            response = adapter_for(model).serialize_error(error, model, str(uuid.uuid4()))
             await _send(send, response, close=True)
             return
         client = scope.get("client")

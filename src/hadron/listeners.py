@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,9 @@ def build_ssl_context(cert_file: Path, key_file: Path, min_version: str = "1.2")
         ctx.set_ciphers(f"{_TLS12_SUITES}:{_LEGACY_SUITES}:@SECLEVEL=0")
     else:
         ctx.set_ciphers(_TLS12_SUITES)
-    ctx.minimum_version = minimum
+    with warnings.catch_warnings():  # the ssl module deprecates naming TLS 1.0/1.1 at all
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = minimum
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_TICKET
     ctx.options |= ssl.OP_SINGLE_ECDH_USE

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +24,10 @@ def _client_context(
 ) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(server.ca)
-    ctx.minimum_version = version
-    ctx.maximum_version = version
+    with warnings.catch_warnings():  # the ssl module deprecates naming TLS 1.0/1.1 at all
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = version
+        ctx.maximum_version = version
     if ciphers is not None:
         ctx.set_ciphers(ciphers)
     elif version < ssl.TLSVersion.TLSv1_2:
@@ -132,12 +135,15 @@ def test_garbage_bytes_fail_the_handshake(server: Server) -> None:
 
 
 def _health(server: Server, conn: http.client.HTTPSConnection | None = None) -> int:
+    own = conn is None
     conn = conn or http.client.HTTPSConnection(
         "127.0.0.1", server.port, context=_client_context(server, ssl.TLSVersion.TLSv1_3)
     )
     conn.request("GET", "/_hadron/health")
     response = conn.getresponse()
-    response.read()
+    assert response.read() == b'{"status":"ok"}'
+    if own:
+        conn.close()
     return response.status
 
 
@@ -173,6 +179,7 @@ def test_sighup_reloads_certificate_without_dropping_connections(fresh_dir: Path
             assert time.monotonic() < deadline, "certificate was not reloaded"
             time.sleep(0.05)
         assert _health(srv, keep) == 200  # the old connection still works
+        keep.close()
     finally:
         assert srv.stop() is not None
 

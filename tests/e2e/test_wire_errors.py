@@ -49,6 +49,8 @@ def _send(
     conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
     for name, value in headers.items():
         conn.putheader(name, value)
+    if not any(name.lower() == "content-length" for name in headers):
+        conn.putheader("Content-Length", str(len(body)))
     conn.endheaders(body)
     response = conn.getresponse()
     data = response.read()
@@ -316,12 +318,43 @@ def test_unknown_query_action(server: Server) -> None:
     assert "StealEverything" in message
 
 
-def test_body_over_limit(server: Server) -> None:
-    headers, _ = _signed(server, "proton")
-    big = b'{"a":"' + b"x" * (2 << 20) + b'"}'
-    status, response_headers, data = _send(server, "POST", "/", headers, big)
-    assert status == 413
-    assert _error("proton", data)[0] == "RequestEntityTooLarge"
+def _read_all(tls: ssl.SSLSocket) -> bytes:
+    reply = b""
+    try:
+        while chunk := tls.recv(65536):
+            reply += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    return reply
+
+
+def test_body_over_limit_is_refused_before_it_is_read(server: Server) -> None:
+    with _raw_tls(server) as tls:
+        tls.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: AwsProton20200720.ListServices\r\n"
+            b"Content-Length: 2097152\r\n\r\n{"
+        )
+        reply = _read_all(tls)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"__type":"RequestEntityTooLarge"' in reply.replace(b" ", b"")
+
+
+def test_chunked_body_over_limit(server: Server) -> None:
+    chunk = b"x" * 65536
+    with _raw_tls(server) as tls:
+        tls.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: AwsProton20200720.ListServices\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            for _ in range(20):
+                tls.sendall(b"10000\r\n" + chunk + b"\r\n")
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            pass
+        reply = _read_all(tls)
+    assert reply.startswith(b"HTTP/1.1 413")
 
 
 def _raw_tls(server: Server) -> ssl.SSLSocket:
@@ -366,7 +399,7 @@ def test_slow_body_gets_408(fresh_dir: object) -> None:
                 b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
                 b"X-Amz-Target: AwsProton20200720.ListServices\r\nContent-Length: 10\r\n\r\n{"
             )
-            reply = tls.recv(4096)
+            reply = _read_all(tls)
         assert reply.startswith(b"HTTP/1.1 408")
         assert b"RequestTimeout" in reply
     finally:
