@@ -46,7 +46,9 @@ class Pipeline:
     ) -> HttpRequest:
         request = AWSRequest("POST", f"https://{HOST}/", data=body, headers=headers)
         creds = Credentials(self.akid, secret or self.secret)
-        with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        with mock.patch(
+            "botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)
+        ):
             SigV4Auth(creds, service, region).add_auth(request)
         pairs = [(k.lower(), v) for k, v in request.headers.items()] + [("host", HOST)]
         return HttpRequest("POST", "/", tuple(pairs), body)

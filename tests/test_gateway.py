@@ -57,7 +57,9 @@ def test_everything_else_is_denied_until_iam(pipe: Pipeline) -> None:
     ],
     ids=["proton", "sts", "iam", "ec2"],
 )
-def test_unimplemented_operation_names_itself(open_pipe: Pipeline, service: str, make: object) -> None:
+def test_unimplemented_operation_names_itself(
+    open_pipe: Pipeline, service: str, make: object
+) -> None:
     response = open_pipe.send(make(open_pipe))  # type: ignore[operator]
     assert response.status == 501
     body = response.body.decode()
@@ -72,8 +74,12 @@ def test_validation_runs_after_authentication(open_pipe: Pipeline) -> None:
     doc = json.loads(response.body)
     assert doc["__type"] == "ValidationException"
     assert "'name'" in doc["message"]
-    unsigned = HttpRequest("POST", "/", tuple(h for h in bad.headers if h[0] != "authorization"), bad.body)
-    assert json.loads(open_pipe.send(unsigned).body)["__type"] == "MissingAuthenticationTokenException"
+    unsigned = HttpRequest(
+        "POST", "/", tuple(h for h in bad.headers if h[0] != "authorization"), bad.body
+    )
+    assert (
+        json.loads(open_pipe.send(unsigned).body)["__type"] == "MissingAuthenticationTokenException"
+    )
 
 
 def test_inactive_key_is_unknown(pipe: Pipeline) -> None:
@@ -88,7 +94,7 @@ def test_internal_errors_carry_only_the_request_id(pipe: Pipeline) -> None:
     def boom(*_: object) -> None:
         raise RuntimeError("secret internals")
 
-    pipe.gateway._handlers[("sts", "GetCallerIdentity")] = boom  # type: ignore[assignment]
+    pipe.gateway._handlers[("sts", "GetCallerIdentity")] = boom
     response = pipe.send(pipe.query("sts", CALLER))
     assert response.status == 500
     assert b"secret internals" not in response.body

@@ -126,7 +126,9 @@ class HadronApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if raw_path == HEALTH_PATH and scope["method"] == "GET":
-            await _send(send, HttpResponse(200, (("content-type", "application/json"),), _HEALTH_BODY))
+            await _send(
+                send, HttpResponse(200, (("content-type", "application/json"),), _HEALTH_BODY)
+            )
             return
         query: bytes = scope.get("query_string", b"")
         target = (raw_path + b"?" + query if query else raw_path).decode("latin-1")
@@ -136,9 +138,13 @@ class HadronApp:
         except ConnectionResetError:
             return
         except (TimeoutError, _BodyError) as exc:
-            error = exc.error if isinstance(exc, _BodyError) else RequestTimeout(
-                "Your socket connection to the server was not read from or written to within "
-                "the timeout period."
+            error = (
+                exc.error
+                if isinstance(exc, _BodyError)
+                else RequestTimeout(
+                    "Your socket connection to the server was not read from or written to within "
+                    "the timeout period."
+                )
             )
             req = HttpRequest(scope["method"], target, headers, b"")
             model = load_service(route(req))

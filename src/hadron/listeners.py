@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -111,7 +111,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._arm_header_timer()
         if self._tls is not None:
-            self.scope["extensions"] = {"tls": dict(self._tls)}
+            # ASGI's TypedDict types extensions as dict[str, dict[object, object]].
+            self.scope["extensions"] = cast(Any, {"tls": dict(self._tls)})
 
     def on_headers_complete(self) -> None:
         self._disarm_header_timer()

@@ -22,7 +22,9 @@ DEFAULT_SERVICE = "sts"
 _TARGET_PREFIXES = {"AwsProton20200720": "proton"}
 _VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2016-11-15": "ec2"}
 _SCOPE_RE = re.compile(r"Credential=[^/,\s]*/\d*/[^/,\s]*/([^/,\s]*)/")
-_QUERY_SCOPE_RE = re.compile(r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)[^&]*?(?:/|%2F)[^&]*?(?:/|%2F)([^&/%]*)")
+_QUERY_SCOPE_RE = re.compile(
+    r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)[^&]*?(?:/|%2F)[^&]*?(?:/|%2F)([^&/%]*)"
+)
 _VERSION_RE = re.compile(rb"(?:^|&)Version=([0-9-]{10})(?:&|$)")
 
 

@@ -159,8 +159,10 @@ def test_account_id_option(fresh_dir: Path) -> None:
 
 def test_bad_account_id_is_refused(fresh_dir: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "hadron", "serve", "--data-dir", str(fresh_dir)]
-        + ["--port", "0", "--account-id", "12ab"],
+        [
+            *(sys.executable, "-m", "hadron", "serve", "--data-dir", str(fresh_dir)),
+            *("--port", "0", "--account-id", "12ab"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

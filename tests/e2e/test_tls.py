@@ -87,13 +87,13 @@ def test_min_version_10_allows_tls10_with_pfs_suites_only(legacy_server: Server)
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
-@pytest.mark.parametrize(
-    ("flag", "ok"), [("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)]
-)
+@pytest.mark.parametrize(("flag", "ok"), [("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)])
 def test_openssl_s_client(server: Server, flag: str, ok: bool) -> None:
     out = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", flag]
-        + ["-CAfile", str(server.ca), "-servername", "localhost", "-brief"],
+        [
+            *("openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", flag),
+            *("-CAfile", str(server.ca), "-servername", "localhost", "-brief"),
+        ],
         input="",
         capture_output=True,
         text=True,
@@ -152,6 +152,7 @@ def _peer_serial(server: Server) -> int:
         ctx = _client_context(server, ssl.TLSVersion.TLSv1_3)
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
             der = tls.getpeercert(binary_form=True)
+    assert der is not None
     from cryptography import x509
 
     return x509.load_der_x509_certificate(der).serial_number
@@ -167,9 +168,7 @@ def test_sighup_reloads_certificate_without_dropping_connections(fresh_dir: Path
         before = _peer_serial(srv)
         tls = fresh_dir / "tls"
         ca = pki.KeyPair((tls / "ca.pem").read_bytes(), (tls / "ca-key.pem").read_bytes())
-        fresh = pki.create_server_certificate(
-            ca, hostnames=["localhost"], now=datetime.now(UTC)
-        )
+        fresh = pki.create_server_certificate(ca, hostnames=["localhost"], now=datetime.now(UTC))
         (tls / "server-key.pem").write_bytes(fresh.private_key_pem)
         (tls / "server.pem").write_bytes(fresh.certificate_pem)
         assert srv.proc is not None

@@ -99,7 +99,9 @@ def _error(service: str, body: bytes) -> tuple[str, str]:
     return code.group(1), message.group(1)
 
 
-def _post(server: Server, service: str, headers: dict[str, str], body: bytes) -> tuple[int, str, str]:
+def _post(
+    server: Server, service: str, headers: dict[str, str], body: bytes
+) -> tuple[int, str, str]:
     status, response_headers, data = _send(server, "POST", "/", headers, body)
     assert "x-amzn-requestid" in response_headers
     assert "date" in response_headers
@@ -117,7 +119,10 @@ def test_valid_signatures_pass(server: Server) -> None:
 
 @pytest.mark.parametrize(
     ("service", "status", "code"),
-    [("proton", 400, "MissingAuthenticationTokenException"), ("sts", 403, "MissingAuthenticationToken")],
+    [
+        ("proton", 400, "MissingAuthenticationTokenException"),
+        ("sts", 403, "MissingAuthenticationToken"),
+    ],
 )
 def test_row1_missing_authentication(server: Server, service: str, status: int, code: str) -> None:
     headers, body = _signed(server, service)
@@ -194,8 +199,12 @@ def test_row11_unserved_region(server: Server) -> None:
 def test_row11_wrong_service_in_scope(server: Server) -> None:
     headers, body = _signed(server, "proton")
     key, secret = server.credentials()
-    request = AWSRequest("POST", f"https://127.0.0.1:{server.port}/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": PROTON_TARGET})
+    request = AWSRequest(
+        "POST",
+        f"https://127.0.0.1:{server.port}/",
+        data=body,
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": PROTON_TARGET},
+    )
     SigV4Auth(Credentials(key, secret), "sts", "us-east-1").add_auth(request)
     headers = dict(request.headers.items()) | {"Host": f"127.0.0.1:{server.port}"}
     status, code, message = _post(server, "proton", headers, body)
@@ -205,9 +214,7 @@ def test_row11_wrong_service_in_scope(server: Server) -> None:
 
 def test_row2_both_forms(server: Server) -> None:
     headers, body = _signed(server, "sts")
-    status, _, data = _send(
-        server, "POST", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256", headers, body
-    )
+    status, _, data = _send(server, "POST", "/?X-Amz-Algorithm=AWS4-HMAC-SHA256", headers, body)
     assert (status, _error("sts", data)) == (
         403,
         (
@@ -224,7 +231,9 @@ def test_row3_and_row4_incomplete_signature(server: Server) -> None:
     status, code, message = _post(server, "sts", headers, body)
     assert (status, code) == (400, "IncompleteSignature")
     assert message.startswith("Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'")
-    headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/sts/aws4_request"
+    headers["Authorization"] = (
+        "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/sts/aws4_request"
+    )
     status, code, message = _post(server, "sts", headers, body)
     assert (status, code) == (400, "IncompleteSignature")
     assert "Authorization header requires 'Signature' parameter." in message
@@ -261,7 +270,8 @@ def _presigned(server: Server, expires: int, at: datetime | None = None) -> str:
         SigV4QueryAuth(Credentials(key, secret), "sts", "us-east-1", expires=expires).add_auth(
             request
         )
-    return request.url.split(f":{server.port}", 1)[1]
+    url_out: str = request.url
+    return url_out.split(f":{server.port}", 1)[1]
 
 
 def test_presigned_get_works_and_expires(server: Server) -> None:
@@ -366,7 +376,7 @@ def test_truncated_body_then_close_leaves_server_serving(server: Server) -> None
     with _raw_tls(server) as tls:
         tls.sendall(
             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
-            b"Content-Length: 100\r\n\r\n{\"a\":"
+            b'Content-Length: 100\r\n\r\n{"a":'
         )
     headers, body = _signed(server, "sts")
     assert _send(server, "POST", "/", headers, body)[0] == 200

@@ -4,7 +4,6 @@ response, never an exception and never a 500."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,8 +13,17 @@ from hadron.types import HttpRequest
 from tests.pipeline import Pipeline, make_pipeline
 
 _header_names = st.sampled_from(
-    ["authorization", "x-amz-date", "x-amz-target", "content-type", "host", "x-amz-security-token",
-     "date", "x-amz-content-sha256", "x-fuzz"]
+    [
+        "authorization",
+        "x-amz-date",
+        "x-amz-target",
+        "content-type",
+        "host",
+        "x-amz-security-token",
+        "date",
+        "x-amz-content-sha256",
+        "x-fuzz",
+    ]
 )
 _text = st.text(st.characters(min_codepoint=0, max_codepoint=255), max_size=80)
 
@@ -27,7 +35,9 @@ def pipe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     p.store.close()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "\x00"]),
     target=st.one_of(_text, st.just("/"), st.builds(lambda q: "/?" + q, _text)),
