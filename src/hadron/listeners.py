@@ -10,6 +10,7 @@ on the live context changes what new handshakes present while open connections k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
@@ -179,9 +180,15 @@ def serve(
         except (OSError, ssl.SSLError) as exc:
             log.error("certificate reload failed, keeping the old one: %s", exc)
 
+    # uvicorn re-raises the stop signal after its graceful shutdown, which would kill the process
+    # before the caller's cleanup runs; handle the signals on the loop instead and exit normally.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, reload_certificate)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.handle_exit, sig, None)
         serve_task = asyncio.create_task(server.serve())
         while not server.started and not serve_task.done():
             await asyncio.sleep(0.01)

@@ -185,3 +185,29 @@ def test_sighup_reloads_certificate_without_dropping_connections(fresh_dir: Path
 
 def test_health_is_unauthenticated(server: Server) -> None:
     assert _health(server) == 200
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_cleanly(fresh_dir: Path) -> None:
+    srv = Server(fresh_dir).start()
+    try:
+        ctx = _client_context(srv, ssl.TLSVersion.TLSv1_3)
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                    b"X-Amz-Target: AwsProton20200720.ListServices\r\nContent-Length: 2\r\n\r\n{"
+                )
+                time.sleep(0.3)
+                assert srv.proc is not None
+                srv.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+                tls.sendall(b"}")
+                reply = b""
+                while chunk := tls.recv(65536):
+                    reply += chunk
+        assert reply.startswith(b"HTTP/1.1 400")  # answered (unsigned), not dropped
+        assert b"MissingAuthenticationTokenException" in reply
+        assert srv.proc is not None
+        assert srv.proc.wait(20) == 0
+    finally:
+        srv.stop()
