@@ -28,7 +28,10 @@ Exception tree::
     ├── InternalFailure (500 / JSON InternalServerException 500)
     ├── LimitExceeded (409, IAM)
     ├── NoSuchEntity (404, IAM)
-    └── EntityAlreadyExists (409, IAM)
+    ├── EntityAlreadyExists (409, IAM)
+    ├── MalformedPolicyDocument (400, IAM)
+    ├── InvalidInput (400, IAM)
+    └── DeleteConflict (409, IAM)
 """
 
 from __future__ import annotations
@@ -213,4 +216,19 @@ class NoSuchEntity(ServiceError):
 
 class EntityAlreadyExists(ServiceError):
     code = "EntityAlreadyExists"
+    status = 409
+
+
+class MalformedPolicyDocument(ServiceError):
+    code = "MalformedPolicyDocument"
+    status = 400
+
+
+class InvalidInput(ServiceError):
+    code = "InvalidInput"
+    status = 400
+
+
+class DeleteConflict(ServiceError):
+    code = "DeleteConflict"
     status = 409
