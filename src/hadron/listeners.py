@@ -182,7 +182,7 @@ def serve(
 
     # uvicorn re-raises the stop signal after its graceful shutdown, which would kill the process
     # before the caller's cleanup runs; handle the signals on the loop instead and exit normally.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

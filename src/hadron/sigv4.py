@@ -40,16 +40,20 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote_from_bytes, unquote, unquote_to_bytes
+from urllib.parse import unquote
 
+from hadron.canonical import (
+    canonical_headers,
+    canonical_query_string,
+    canonical_uri,
+    join_query,
+    query_pairs,
+)
 from hadron.errors import (
     IncompleteSignature,
     InvalidClientTokenId,
-    InvalidURIPath,
-    MalformedQueryString,
     MissingAuthenticationToken,
     RequestExpired,
-    ServiceError,
     SignatureDoesNotMatch,
 )
 from hadron.types import Headers, HttpRequest
@@ -94,8 +98,6 @@ MSG_SIGNATURE_MISMATCH = (
 MSG_REQUEST_EXPIRED = "Request has expired."
 MSG_UNKNOWN_KEY = "The security token included in the request is invalid."  # row 12: period
 MSG_INVALID_SESSION = "The security token included in the request is invalid"  # row 13: no period
-MSG_INCOMPLETE_ESCAPE = "Incomplete trailing escape % sequence"
-MSG_ABOVE_ROOT = "Relative path entry '..' navigates above root"
 # Ours, in AWS's voice (S3 answers XAmzContentSHA256Mismatch with this text; we keep the code
 # within the SigV4 family).
 MSG_CONTENT_SHA256_MISMATCH = (
@@ -103,10 +105,6 @@ MSG_CONTENT_SHA256_MISMATCH = (
 )
 
 # --- precompiled grammar ------------------------------------------------------------------------
-# A '%' not followed by two hex digits (checked before any decoding; §1.2 step 5, §1.9 row 17).
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# An element that is already canonical: only RFC 3986 unreserved characters, nothing to decode.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 # RFC 7231 IMF-fixdate ("GMT") and the RFC 2822 form botocore's ``formatdate`` emits ("-0000").
@@ -182,116 +180,6 @@ class Claim:
 
 
 # --- canonical request pieces (§1.2) ------------------------------------------------------------
-
-
-def _wire_bytes(text: str) -> bytes:
-    # HttpRequest carries the target latin-1 decoded, so latin-1 gives back the bytes on the wire.
-    # A caller that passed real Unicode (beyond U+00FF) gets UTF-8, like botocore's ``quote``.
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
-def _check_escapes(text: str, error: type[ServiceError]) -> None:
-    bad = _BAD_ESCAPE.search(text)
-    if bad is not None:
-        at = bad.start()
-        if len(text) - at < 3:
-            raise error(MSG_INCOMPLETE_ESCAPE)
-        raise error(f"Illegal hex character in escape % pattern: {text[at : at + 3]}")
-
-
-def _remove_dot_segments(path: str) -> str:
-    # botocore.utils.remove_dot_segments (RFC 3986 §5.2.4 plus AWS's collapsing of empty
-    # segments), except that '..' above the root is rejected instead of silently dropped: no SDK
-    # emits it, so it is an attack or a bug (§1.2 step 3). Only literal '.'/'..' count, as in
-    # botocore; '%2E%2E' is an ordinary segment.
-    segments: list[str] = []
-    for segment in path.split("/"):
-        if not segment or segment == ".":
-            continue
-        if segment == "..":
-            if not segments:
-                raise InvalidURIPath(MSG_ABOVE_ROOT)
-            segments.pop()
-        else:
-            segments.append(segment)
-    first = "/" if path[0] == "/" else ""
-    last = "/" if path[-1] == "/" and segments else ""
-    return first + "/".join(segments) + last
-
-
-def canonical_uri(path: str) -> str:
-    """CanonicalURI for non-S3 services: ``quote(remove_dot_segments(path), safe='/~')``.
-
-    ``path`` is the path *as received* (still percent-encoded), so anything escaped on the wire
-    is escaped again: ``%20`` becomes ``%2520``. That double encoding is what every SDK signs for
-    non-S3 services (botocore ``SigV4Auth._normalize_url_path``). Malformed escapes and '..'
-    above the root raise ``InvalidURIPath``.
-    """
-    if path == "/" or not path:  # every JSON/Query API call: fast path
-        return "/"
-    _check_escapes(path, InvalidURIPath)
-    return quote_from_bytes(_wire_bytes(_remove_dot_segments(path)), safe="/~")
-
-
-def _canonical_query_element(raw: str) -> str:
-    if _UNRESERVED.fullmatch(raw) is not None:
-        return raw
-    # A raw '+' is a form-encoded space (what ``urlencode`` sends and what scratchstack observed of
-    # AWS), so it canonicalises to %20 while '%2B' stays a plus. Spec §1.2 step 2 suggested the
-    # opposite; botocore's ``AWSRequest(params=...)`` puts '+' on the wire for spaces and signs
-    # '%20', and no SDK puts a raw '+' on the wire for a plus sign, so this reading is the one
-    # that verifies real traffic. Escapes were validated by the caller.
-    return quote_from_bytes(unquote_to_bytes(_wire_bytes(raw).replace(b"+", b" ")), safe="")
-
-
-def _query_pairs(query: str) -> list[tuple[str, str]]:
-    """(name, value) pairs in received order, each re-encoded canonically."""
-    if not query:
-        return []
-    _check_escapes(query, MalformedQueryString)
-    pairs = []
-    for part in query.split("&"):
-        if not part:  # 'a=1&&b=2' or a trailing '&': no parameter (scratchstack; parse_qsl)
-            continue
-        name, _, value = part.partition("=")  # no '=' means an empty value, still signed as 'k='
-        pairs.append((_canonical_query_element(name), _canonical_query_element(value)))
-    return pairs
-
-
-def _join_query(pairs: list[tuple[str, str]], presigned: bool) -> str:
-    # Sorted by encoded name, then encoded value, as byte strings. Sorting the pairs (not the
-    # 'k=v' strings) is what puts 'Param' before 'Param-3' (vector get-vanilla-query-order-*).
-    if presigned:  # the signature cannot sign itself (§1.2 step 3)
-        pairs = [pair for pair in pairs if pair[0] != "X-Amz-Signature"]
-    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
-
-
-def canonical_query_string(query: str, *, presigned: bool = False) -> str:
-    """CanonicalQueryString of a raw query; ``presigned`` drops ``X-Amz-Signature``."""
-    return _join_query(_query_pairs(query), presigned)
-
-
-def canonical_headers(headers: Headers, signed_headers: Sequence[str]) -> str:
-    """``name:value\\n`` per signed header, in the order of ``signed_headers`` (sorted).
-
-    Values are trimmed and runs of whitespace collapsed exactly as botocore does
-    (``' '.join(value.split())``, which also folds obsolete line continuations); quotes are not
-    special. Repeated headers are joined with ',' in the order received, never sorted. A signed
-    header that is absent contributes an empty value and the signature fails on its own.
-    Header names in ``headers`` must already be lower-case (``HttpRequest``'s invariant).
-    """
-    if not signed_headers:  # botocore's '\n'.join(...) + '\n' of nothing
-        return "\n"
-    wanted: dict[str, str | None] = dict.fromkeys(signed_headers)
-    for name, value in headers:
-        if name in wanted:
-            trimmed = " ".join(value.split())
-            seen = wanted[name]
-            wanted[name] = trimmed if seen is None else f"{seen},{trimmed}"
-    return "".join([f"{name}:{value or ''}\n" for name, value in wanted.items()])
 
 
 def _first_header(headers: Headers, name: str) -> str | None:
@@ -424,7 +312,7 @@ def parse(req: HttpRequest) -> Claim:
     # Step 1: framing. Path escapes (InvalidURIPath) before query escapes (MalformedQueryString).
     path, _, query = req.target.partition("?")
     uri = canonical_uri(path)
-    pairs = _query_pairs(query)
+    pairs = query_pairs(query)
 
     # Step 3: locate the credentials. One pass over the headers; the first of each wins (only
     # the first Authorization header counts, §1.1).
@@ -541,7 +429,7 @@ def parse(req: HttpRequest) -> Claim:
     return Claim(  # positional: this is the hot path (field order as declared)
         access_key_id, scope_date, region, service, token, signed_at, signed_headers,
         signature, presigned, expires, credential, terminator, basic, timestamp, req.target, uri,
-        _join_query(pairs, presigned) if pairs else "",
+        join_query(pairs, presigned) if pairs else "",
     )  # fmt: skip
 
 
