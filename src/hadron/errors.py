@@ -38,6 +38,35 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+__all__ = [
+    "Protocol",
+    "AccessDenied",
+    "DeleteConflict",
+    "EntityAlreadyExists",
+    "ExpiredToken",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "InvalidInput",
+    "InvalidURIPath",
+    "LimitExceeded",
+    "MalformedPolicyDocument",
+    "MalformedQueryString",
+    "MissingAction",
+    "MissingAuthenticationToken",
+    "NoSuchEntity",
+    "NotImplementedOperation",
+    "RequestEntityTooLarge",
+    "RequestExpired",
+    "RequestTimeout",
+    "SerializationException",
+    "ServiceError",
+    "SignatureDoesNotMatch",
+    "UnsupportedMediaType",
+    "ValidationError",
+]
+
 Protocol = Literal["json", "query", "ec2"]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+__all__ = ["Clock", "ClockFn", "Headers", "HttpRequest", "HttpResponse", "Principal"]
+
 Headers = tuple[tuple[str, str], ...]
 
 
