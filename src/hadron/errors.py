@@ -39,7 +39,6 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 __all__ = [
-    "Protocol",
     "AccessDenied",
     "DeleteConflict",
     "EntityAlreadyExists",
@@ -57,6 +56,7 @@ __all__ = [
     "MissingAuthenticationToken",
     "NoSuchEntity",
     "NotImplementedOperation",
+    "Protocol",
     "RequestEntityTooLarge",
     "RequestExpired",
     "RequestTimeout",
