@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from hadron.errors import RequestEntityTooLarge, RequestTimeout, ServiceError
-from hadron.gateway import Connection, Gateway
+from hadron.gateway import Connection, Gateway, new_request_id
 from hadron.protocol import adapter_for
 from hadron.protocol.models import load_service
 from hadron.routing import route
@@ -94,6 +93,8 @@ class HadronApp:
             await asyncio.to_thread(self._flush_all)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        # No timer per request: the listener wakes ``receive`` when a body is overdue
+        # (listeners.GuardedHttpProtocol), and the elapsed time is checked here.
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -102,20 +103,23 @@ class HadronApp:
                     declared = 0
                 if declared > self._max_body:
                     raise _BodyError(self._too_large())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         chunks: list[bytes] = []
         size = 0
         more = True
-        async with asyncio.timeout(self._body_timeout):
-            while more:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ConnectionResetError("client went away before the body arrived")
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self._max_body:
-                    raise _BodyError(self._too_large())
-                chunks.append(chunk)
-                more = message.get("more_body", False)
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionResetError("client went away before the body arrived")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                raise _BodyError(self._too_large())
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+            if more and loop.time() - started > self._body_timeout:
+                raise TimeoutError
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self) -> RequestEntityTooLarge:
@@ -148,7 +152,7 @@ class HadronApp:
             )
             req = HttpRequest(scope["method"], target, headers, b"")
             model = load_service(route(req))
-            response = adapter_for(model).serialize_error(error, model, str(uuid.uuid4()))
+            response = adapter_for(model).serialize_error(error, model, new_request_id())
             await _send(send, response, close=True)
             return
         client = scope.get("client")

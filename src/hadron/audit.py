@@ -120,7 +120,12 @@ def _bounded(value: Mapping[str, Any] | None, limit: int) -> dict[str, Any] | No
 def _event_time(when: datetime) -> str:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("event_time must be timezone-aware")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = when.astimezone(UTC)
+    # f-string formatting: several times cheaper than strftime on the request path.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def build_event(

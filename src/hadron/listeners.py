@@ -47,6 +47,8 @@ _LEGACY_SUITES = (
 )
 
 HEADER_TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUT_SECONDS = 30.0
+KEEP_ALIVE_SECONDS = 30.0
 
 
 def build_ssl_context(cert_file: Path, key_file: Path, min_version: str = "1.2") -> ssl.SSLContext:
@@ -71,17 +73,31 @@ def build_ssl_context(cert_file: Path, key_file: Path, min_version: str = "1.2")
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol plus two guards.
+    """uvicorn's httptools protocol with deadlines that cost nothing per request.
 
-    * A request whose headers do not arrive within ``HEADER_TIMEOUT_SECONDS`` (slow-loris, a
-      truncated request) has its connection closed, so a stalled peer never holds a slot forever.
-    * The negotiated TLS version and cipher suite are put into the ASGI scope under
-      ``extensions["tls"]`` for the audit record (CloudTrail ``tlsDetails``).
+    uvicorn arms and cancels an event-loop timer around every response (keep-alive), and a
+    per-request timeout would add more; cancelled timers pile up in the loop's heap at thousands
+    of requests per second. Here each request only stamps times, and one periodic check per
+    connection enforces them:
+
+    * headers must arrive within ``header_timeout`` seconds of the first byte (or of the
+      connection), else the connection is closed (slow-loris, truncated requests);
+    * a body still arriving after ``body_timeout`` seconds wakes the application, which answers
+      408 ``RequestTimeout`` (see ``HadronApp``);
+    * an idle keep-alive connection is closed after ``keep_alive`` seconds.
+
+    The negotiated TLS version and cipher suite go into the ASGI scope under
+    ``extensions["tls"]`` for the audit record (CloudTrail ``tlsDetails``).
     """
 
-    _header_timer: asyncio.TimerHandle | None = None
+    _guard: asyncio.TimerHandle | None = None
+    _headers_since: float | None = None
+    _body_since: float | None = None
+    _idle_since: float | None = None
     _tls: dict[str, str] | None = None
     header_timeout: float = HEADER_TIMEOUT_SECONDS
+    body_timeout: float = BODY_TIMEOUT_SECONDS
+    keep_alive: float = KEEP_ALIVE_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -89,41 +105,68 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if sslobj is not None:
             cipher = sslobj.cipher()
             self._tls = {
-                "tlsVersion": (sslobj.version() or "").replace("v", "v", 1),
+                "tlsVersion": sslobj.version() or "",
                 "cipherSuite": cipher[0] if cipher else "",
             }
-        self._arm_header_timer()
+        self._headers_since = self.loop.time()
+        self._schedule_guard()
 
-    def _arm_header_timer(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._header_timeout)
+    def _schedule_guard(self) -> None:
+        period = max(min(self.header_timeout, self.body_timeout, self.keep_alive) / 4, 0.05)
+        self._guard = self.loop.call_later(period, self._check_deadlines)
 
-    def _disarm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _header_timeout(self) -> None:
-        self._header_timer = None
-        if not self.transport.is_closing():
+    def _check_deadlines(self) -> None:
+        self._guard = None
+        if self.transport.is_closing():
+            return
+        now = self.loop.time()
+        headers, body, idle = self._headers_since, self._body_since, self._idle_since
+        if (headers is not None and now - headers > self.header_timeout) or (
+            idle is not None and now - idle > self.keep_alive
+        ):
             self.transport.close()
+            return
+        if body is not None and now - body > self.body_timeout and self.cycle is not None:
+            self.cycle.message_event.set()  # the application sees no progress and answers 408
+        self._schedule_guard()
+
+    def data_received(self, data: bytes) -> None:
+        self._idle_since = None
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm_header_timer()
+        self._headers_since = self.loop.time()
         if self._tls is not None:
             # ASGI's TypedDict types extensions as dict[str, dict[object, object]].
             self.scope["extensions"] = cast(Any, {"tls": dict(self._tls)})
 
     def on_headers_complete(self) -> None:
-        self._disarm_header_timer()
+        self._headers_since = None
+        self._body_since = self.loop.time()
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._body_since = None
+        super().on_message_complete()
+
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        # uvicorn's version, minus its per-response keep-alive timer (see the class docstring).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_since = self.loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_timer()
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
         super().connection_lost(exc)
 
 
@@ -135,6 +178,7 @@ class ListenerConfig:
     key_file: Path
     tls_min_version: str = "1.2"
     header_timeout: float = HEADER_TIMEOUT_SECONDS
+    body_timeout: float = BODY_TIMEOUT_SECONDS
 
 
 def serve(
@@ -150,7 +194,9 @@ def serve(
         return ctx
 
     protocol = type(
-        "ListenerHttpProtocol", (GuardedHttpProtocol,), {"header_timeout": listener.header_timeout}
+        "ListenerHttpProtocol",
+        (GuardedHttpProtocol,),
+        {"header_timeout": listener.header_timeout, "body_timeout": listener.body_timeout},
     )
     config = uvicorn.Config(
         app,
@@ -164,7 +210,7 @@ def serve(
         date_header=True,
         access_log=False,
         log_level="warning",
-        timeout_keep_alive=30,
+        timeout_keep_alive=int(KEEP_ALIVE_SECONDS),
         timeout_graceful_shutdown=10,
         ssl_certfile=str(listener.cert_file),
         ssl_keyfile=str(listener.key_file),

@@ -39,8 +39,14 @@ _XML_INVALID: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0
 _XML_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
+# Anything escape() would change: markup characters, CR, and characters XML cannot carry.
+_NEEDS_ESCAPE: Final = re.compile('[&<>"\r]|[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+
+
 def escape(value: str) -> str:
     """XML character data for ``value`` (see the module docstring for the replacements)."""
+    if _NEEDS_ESCAPE.search(value) is None:  # the common case: nothing to do
+        return value
     return _XML_INVALID.sub("\ufffd", value).translate(_XML_ESCAPES).replace("\r", "&#13;")
 
 
@@ -63,7 +69,8 @@ class XmlWriter:
             item = value.get(name)
             if item is None:
                 continue
-            child = member_path(path, name, lower_first=True)
+            # Paths only name members in errors; build them cheaply (botocore caches the shapes).
+            child = member_path(path, name, lower_first=True) if path else name
             tag = _tag(member, name)
             flattened = member.serialization.get("flattened")
             if flattened and member.type_name == "list":
