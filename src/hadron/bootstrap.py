@@ -20,14 +20,28 @@ from pathlib import Path
 from cryptography import x509
 
 from hadron import pki
+from hadron.keys import MasterKeyRing
 from hadron.store import SqlStore, open_store
-from hadron.store.masterkey import load_or_create_ring
+from hadron.store.masterkey import load_or_create_ring, read_ring
+from hadron.store.records import AccessKey
 
-__all__ = ["DataDir", "Prepared", "prepare", "write_aws_files"]
+__all__ = [
+    "DataDir",
+    "Prepared",
+    "create_account",
+    "open_data_dir",
+    "prepare",
+    "record_endpoint",
+    "reset_admin_key",
+    "write_aws_files",
+]
 
 ADMIN_USER = "admin"
 META_ACCOUNT = "bootstrap.account_id"
 META_ADMIN_KEY = "bootstrap.admin_access_key_id"
+META_ENDPOINT = "server.endpoint"
+META_REGION = "server.region"
+META_OWN_CA = "server.own_ca"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +94,6 @@ class Prepared:
     data: DataDir
     store: SqlStore
     account_id: str
-    admin_access_key_id: str
     cert_file: Path
     key_file: Path
 
@@ -131,6 +144,49 @@ def _new_account_id() -> str:
     return secrets.choice("123456789") + "".join(secrets.choice("0123456789") for _ in range(11))
 
 
+def _admin_key_meta(account_id: str) -> str:
+    return f"{META_ADMIN_KEY}.{account_id}"
+
+
+def create_account(store: SqlStore, account_id: str | None, now: datetime) -> tuple[str, AccessKey]:
+    """A new account with IAM user ``admin`` and one access key (what a first start creates)."""
+    if account_id is not None and (len(account_id) != 12 or not account_id.isdigit()):
+        raise ValueError("--account-id must be 12 digits")
+    chosen = account_id or _new_account_id()
+    if store.get_account(chosen) is not None:
+        raise ValueError(f"account {chosen} already exists")
+    store.create_account(chosen, now)
+    store.create_user(chosen, ADMIN_USER, "/", now)
+    key = store.create_access_key(chosen, ADMIN_USER, now)
+    store.set_meta(_admin_key_meta(chosen), key.access_key_id)
+    return chosen, key
+
+
+def reset_admin_key(store: SqlStore, account_id: str, now: datetime) -> AccessKey:
+    """Delete the ``admin`` user's access keys and issue a new one."""
+    if store.get_user(account_id, ADMIN_USER) is None:
+        raise ValueError(f"account {account_id} has no user {ADMIN_USER}")
+    for old in store.list_access_keys(account_id, ADMIN_USER):
+        store.delete_access_key(old.access_key_id)
+    key = store.create_access_key(account_id, ADMIN_USER, now)
+    store.set_meta(_admin_key_meta(account_id), key.access_key_id)
+    return key
+
+
+def open_data_dir(root: Path) -> tuple[DataDir, SqlStore]:
+    """Open an existing data directory's store (for ``hadron admin``)."""
+    data = DataDir(root.resolve())
+    if not data.master_key.exists() or not data.database.exists():
+        raise ValueError(f"{data.root} is not a Hadron data directory; run `hadron serve` first")
+    return data, _open(data, read_ring(data.master_key))
+
+
+def _open(data: DataDir, ring: MasterKeyRing) -> SqlStore:
+    return open_store(
+        f"sqlite:///{data.database}", ring, ring_source=lambda: read_ring(data.master_key)
+    )
+
+
 def prepare(
     root: Path,
     *,
@@ -152,45 +208,52 @@ def prepare(
         if tls_key is None:
             raise ValueError("--tls-cert needs --tls-key")
         cert_file, key_file = tls_cert, tls_key
-    store = open_store(f"sqlite:///{data.database}", ring)
+    store = _open(data, ring)
     existing = store.get_meta(META_ACCOUNT)
     if existing is None:
-        if account_id is not None and (len(account_id) != 12 or not account_id.isdigit()):
-            raise ValueError("--account-id must be 12 digits")
-        chosen = account_id or _new_account_id()
-        store.create_account(chosen, now)
-        store.create_user(chosen, ADMIN_USER, "/", now)
-        key = store.create_access_key(chosen, ADMIN_USER, now)
-        store.set_meta(META_ADMIN_KEY, key.access_key_id)
-        store.set_meta(META_ACCOUNT, chosen)
-        existing = chosen
+        existing, _key = create_account(store, account_id, now)
+        store.set_meta(META_ACCOUNT, existing)
     elif account_id is not None and account_id != existing:
         raise ValueError(
             f"this data directory already holds account {existing}; --account-id {account_id} "
             "applies only to a new data directory"
         )
-    admin_key = store.get_meta(META_ADMIN_KEY) or ""
-    return Prepared(data, store, existing, admin_key, cert_file, key_file)
+    return Prepared(data, store, existing, cert_file, key_file)
 
 
-def write_aws_files(prepared: Prepared, *, region: str, host: str, port: int) -> None:
-    """Write ``aws/config`` (endpoint and CA) and, if missing, ``aws/credentials``."""
-    data = prepared.data
+def record_endpoint(store: SqlStore, *, region: str, host: str, port: int, own_ca: bool) -> None:
+    """Remember where the server listens, for ``hadron admin`` rewriting the AWS files."""
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
-    config = f"[default]\nregion = {region}\nendpoint_url = https://{shown_host}:{port}\n"
-    if prepared.cert_file == data.server_cert:
-        # Our own CA signed the certificate; an operator's certificate chains to their CA.
-        config += f"ca_bundle = {data.ca_cert}\n"
-    _write_private(data.aws_config, config.encode())
-    if not data.aws_credentials.exists():
-        key = prepared.store.get_access_key(prepared.admin_access_key_id)
+    store.set_meta(META_ENDPOINT, f"https://{shown_host}:{port}")
+    store.set_meta(META_REGION, region)
+    store.set_meta(META_OWN_CA, "1" if own_ca else "0")
+
+
+def write_aws_files(data: DataDir, store: SqlStore) -> None:
+    """Write ``aws/config`` and ``aws/credentials`` from the store: profile ``default`` for the
+    first account, ``account-<id>`` for every account added with ``hadron admin``."""
+    endpoint = store.get_meta(META_ENDPOINT)
+    region = store.get_meta(META_REGION) or "us-east-1"
+    first = store.get_meta(META_ACCOUNT)
+    if endpoint is None or first is None:
+        return
+    ca_line = f"ca_bundle = {data.ca_cert}\n" if store.get_meta(META_OWN_CA) == "1" else ""
+    settings = f"region = {region}\nendpoint_url = {endpoint}\n{ca_line}"
+    config: list[str] = []
+    credentials: list[str] = []
+    accounts = sorted(store.list_accounts(), key=lambda a: (a.account_id != first, a.created_at))
+    for account in accounts:
+        akid = store.get_meta(_admin_key_meta(account.account_id))
+        key = store.get_access_key(akid) if akid else None
         if key is None:
-            return
-        creds = (
-            "[default]\n"
-            f"aws_access_key_id = {key.access_key_id}\n"
+            continue
+        name = "default" if account.account_id == first else f"account-{account.account_id}"
+        config.append(f"[{'default' if name == 'default' else 'profile ' + name}]\n{settings}")
+        credentials.append(
+            f"[{name}]\naws_access_key_id = {key.access_key_id}\n"
             f"aws_secret_access_key = {key.secret}\n"
         )
-        _write_private(data.aws_credentials, creds.encode())
+    _write_private(data.aws_config, "\n".join(config).encode())
+    _write_private(data.aws_credentials, "\n".join(credentials).encode())

@@ -20,10 +20,19 @@ from hadron import __version__
 from hadron.access import DenyAllAuthorizer
 from hadron.app import HadronApp
 from hadron.auditlog import AuditLog, verify_directory
-from hadron.bootstrap import DataDir, prepare, write_aws_files
+from hadron.bootstrap import (
+    DataDir,
+    create_account,
+    open_data_dir,
+    prepare,
+    record_endpoint,
+    reset_admin_key,
+    write_aws_files,
+)
 from hadron.credentials import CredentialResolver, UsageRecorder
 from hadron.gateway import Gateway
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
+from hadron.store.masterkey import rotate_ring_file
 
 __all__ = ["main"]
 
@@ -76,6 +85,33 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+
+    adm = sub.add_parser("admin", help="administration that the IAM API cannot do")
+    admsub = adm.add_subparsers(dest="admin_command", required=True)
+    ca = admsub.add_parser(
+        "create-account",
+        help="create an account with IAM user admin and one access key",
+        description="Create an account with IAM user admin and one access key. The key is added "
+        "to aws/credentials as profile account-<id> (and to aws/config once the server has run).",
+    )
+    ca.add_argument("--account-id", help="12 digits; random if omitted")
+    admsub.add_parser("list-accounts", help="list the accounts, one per line")
+    admsub.add_parser(
+        "rotate-master-key",
+        help="add a new master key and re-seal every stored secret under it",
+        description="Add a new active key to master.key and re-seal every stored secret under "
+        "it, in one transaction. Older keys stay in the ring. A running server picks the new "
+        "key up by itself.",
+    )
+    rk = admsub.add_parser(
+        "reset-admin-key",
+        help="replace the admin user's access keys with a new one",
+        description="Delete the access keys of IAM user admin in an account, issue a new one, "
+        "and rewrite aws/credentials.",
+    )
+    rk.add_argument("--account-id", help="the account; the first account if omitted")
+    for admin_parser in admsub.choices.values():
+        admin_parser.add_argument("--data-dir", type=Path, default=Path(".hadron"))
 
     a = sub.add_parser("audit", help="audit log tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
@@ -130,7 +166,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
     def started(port: int) -> None:
-        write_aws_files(prepared, region=regions[0], host=args.host, port=port)
+        own_ca = prepared.cert_file == prepared.data.server_cert
+        record_endpoint(store, region=regions[0], host=args.host, port=port, own_ca=own_ca)
+        write_aws_files(prepared.data, store)
         data = prepared.data
         print(
             f"Hadron {__version__} listening on https://{args.host}:{port} "
@@ -187,12 +225,51 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _admin(args: argparse.Namespace) -> int:
+    try:
+        data, store = open_data_dir(args.data_dir)
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 1
+    try:
+        command = args.admin_command
+        if command == "list-accounts":
+            for account in store.list_accounts():
+                print(f"{account.account_id}\t{account.created_at:%Y-%m-%dT%H:%M:%SZ}")
+            return 0
+        if command == "rotate-master-key":
+            rotate_ring_file(data.master_key)
+            count = store.reseal_secrets()
+            print(f"master key rotated; {count} secrets re-sealed under the new key")
+            return 0
+        if command == "create-account":
+            account_id, key = create_account(store, args.account_id, _utcnow())
+            write_aws_files(data, store)
+            print(
+                f"account {account_id} created with IAM user admin, access key {key.access_key_id}"
+            )
+            print(f"profile: account-{account_id} in {data.aws_credentials}")
+            return 0
+        target = args.account_id or store.get_meta("bootstrap.account_id") or ""
+        key = reset_admin_key(store, target, _utcnow())
+        write_aws_files(data, store)
+        print(f"account {target}: new admin access key {key.access_key_id}")
+        return 0
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "env":
         return _env(args)
+    if args.command == "admin":
+        return _admin(args)
     return _audit_verify(args)
 
 

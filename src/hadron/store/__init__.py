@@ -9,7 +9,7 @@ frozen records (``hadron.store.records``), and get ``ServiceError``s (``NoSuchEn
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -65,6 +65,7 @@ class Store(Protocol):
 
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def reseal_secrets(self) -> int: ...
     def close(self) -> None: ...
 
 
@@ -75,12 +76,18 @@ def create_engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def open_store(url: str, ring: MasterKeyRing) -> SqlStore:
-    """Connect to ``url``, apply pending migrations, and return the store."""
+def open_store(
+    url: str, ring: MasterKeyRing, ring_source: Callable[[], MasterKeyRing] | None = None
+) -> SqlStore:
+    """Connect to ``url``, apply pending migrations, and return the store.
+
+    ``ring_source`` re-reads the master key ring (from its file) when a secret was sealed under a
+    key the store has not seen, so a master-key rotation next to a running server takes effect.
+    """
     engine = create_engine_for(url)
     try:
         upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
-    return SqlStore(engine, ring)
+    return SqlStore(engine, ring, ring_source)

@@ -27,6 +27,7 @@ from hadron.errors import EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from hadron.keys import (
     RNG,
     MasterKeyRing,
+    SealError,
     generate_access_key_id,
     generate_secret_access_key,
     generate_unique_id,
@@ -308,10 +309,41 @@ class SqlCredentials:
             & (users.c.user_name_key == access_keys.c.user_name_key),
         )
 
+    def _open_secret(self, access_key_id: str, sealed: bytes) -> str:
+        aad = secret_aad(access_key_id)
+        try:
+            return open_sealed(self._ring, sealed, aad=aad).decode("ascii")
+        except SealError:
+            # Sealed under a key this process has not seen yet (`hadron admin rotate-master-key`
+            # ran beside it): read the ring again once; fail closed if that does not help.
+            fresh = self._reload_ring()
+            if fresh is None:
+                raise
+            return open_sealed(fresh, sealed, aad=aad).decode("ascii")
+
+    def _reload_ring(self) -> MasterKeyRing | None:
+        return None
+
+    def reseal_secrets(self) -> int:
+        """Seal every stored secret again under the ring's active key; return how many.
+
+        One transaction: either every secret moves to the new key or none does.
+        """
+        with transactions.write(self._engine) as conn:
+            rows = conn.execute(
+                select(access_keys.c.access_key_id, access_keys.c.secret_sealed)
+            ).all()
+            for akid, sealed in rows:
+                plain = self._open_secret(akid, sealed).encode("ascii")
+                conn.execute(
+                    access_keys.update()
+                    .where(access_keys.c.access_key_id == akid)
+                    .values(secret_sealed=seal(self._ring, plain, aad=secret_aad(akid)))
+                )
+        return len(rows)
+
     def _access_key(self, row: Row[Any]) -> AccessKey:
-        secret = open_sealed(
-            self._ring, row.secret_sealed, aad=secret_aad(row.access_key_id)
-        ).decode("ascii")
+        secret = self._open_secret(row.access_key_id, row.secret_sealed)
         return AccessKey(
             access_key_id=row.access_key_id,
             account_id=row.account_id,

@@ -7,6 +7,8 @@ protocol. New aggregates (Proton resources, roles, ...) are added as further mix
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -21,9 +23,25 @@ __all__ = ["SqlStore"]
 class SqlStore(SqlCredentials):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
-    def __init__(self, engine: Engine, ring: MasterKeyRing) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ring: MasterKeyRing,
+        ring_source: Callable[[], MasterKeyRing] | None = None,
+    ) -> None:
         self._engine = engine
         self._ring = ring
+        self._ring_source = ring_source
+
+    def _reload_ring(self) -> MasterKeyRing | None:
+        """Re-read the ring from its source (the key file), keeping it if it changed."""
+        if self._ring_source is None:
+            return None
+        fresh = self._ring_source()
+        if fresh == self._ring:
+            return None
+        self._ring = fresh
+        return fresh
 
     @property
     def engine(self) -> Engine:
