@@ -1,7 +1,9 @@
 """Authorization seam: who may call what.
 
-Layer 4 (pure). Until the IAM policy engine lands, ``DenyAllAuthorizer`` refuses every operation
-with the protocol's AccessDenied in AWS's words (security.md §4.10) — never silently allowing.
+Layer 4 (pure). ``hadron serve`` uses the policy-evaluating ``hadron.enforcement.PolicyAuthorizer``;
+``DenyAllAuthorizer`` (no policies at all: every operation refused with the protocol's
+AccessDenied in AWS's words, security.md §4.10) and ``AllowAllAuthorizer`` remain for embedding
+and tests of the pipeline.
 ``sts:GetCallerIdentity`` never reaches an authorizer: AWS never denies it.
 """
 
@@ -24,16 +26,32 @@ def iam_action(service: str, operation: str) -> str:
 
 class Authorizer(Protocol):
     def authorize(
-        self, principal: Principal, service: str, operation: str, params: Mapping[str, Any]
+        self,
+        principal: Principal,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Return if allowed; raise ``AccessDenied`` otherwise."""
+        """Return if allowed; raise ``AccessDenied`` otherwise.
+
+        ``context``: request facts for condition keys, named as in IAM (``aws:SourceIp``,
+        ``aws:SecureTransport``, ``aws:CurrentTime``, ``aws:EpochTime``, ``aws:RequestedRegion``).
+        """
 
 
 class DenyAllAuthorizer:
     """No identity-based policies exist yet, so nothing is allowed (an implicit deny)."""
 
     def authorize(
-        self, principal: Principal, service: str, operation: str, params: Mapping[str, Any]
+        self,
+        principal: Principal,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
         action = iam_action(service, operation)
         raise AccessDenied(
@@ -47,6 +65,12 @@ class AllowAllAuthorizer:
     never uses it."""
 
     def authorize(
-        self, principal: Principal, service: str, operation: str, params: Mapping[str, Any]
+        self,
+        principal: Principal,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
         return None

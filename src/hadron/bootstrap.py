@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 ADMIN_USER = "admin"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 META_ACCOUNT = "bootstrap.account_id"
 META_ADMIN_KEY = "bootstrap.admin_access_key_id"
 META_ENDPOINT = "server.endpoint"
@@ -149,7 +150,8 @@ def _admin_key_meta(account_id: str) -> str:
 
 
 def create_account(store: SqlStore, account_id: str | None, now: datetime) -> tuple[str, AccessKey]:
-    """A new account with IAM user ``admin`` and one access key (what a first start creates)."""
+    """A new account with IAM user ``admin`` (AWS's AdministratorAccess attached) and one access
+    key (what a first start creates)."""
     if account_id is not None and (len(account_id) != 12 or not account_id.isdigit()):
         raise ValueError("--account-id must be 12 digits")
     chosen = account_id or _new_account_id()
@@ -157,6 +159,7 @@ def create_account(store: SqlStore, account_id: str | None, now: datetime) -> tu
         raise ValueError(f"account {chosen} already exists")
     store.create_account(chosen, now)
     store.create_user(chosen, ADMIN_USER, "/", now)
+    store.attach_user_policy(chosen, ADMIN_USER, ADMIN_POLICY_ARN, now)
     key = store.create_access_key(chosen, ADMIN_USER, now)
     store.set_meta(_admin_key_meta(chosen), key.access_key_id)
     return chosen, key

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hadron import __version__
-from hadron.access import DenyAllAuthorizer
 from hadron.app import HadronApp
 from hadron.auditlog import AuditLog, verify_directory
 from hadron.bootstrap import (
@@ -30,7 +29,9 @@ from hadron.bootstrap import (
     write_aws_files,
 )
 from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
+from hadron.iam.api import IamApi
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
 
@@ -142,9 +143,15 @@ def _serve(args: argparse.Namespace) -> int:
     store = prepared.store
     audit_log = AuditLog(prepared.data.audit, _utcnow)
     usage = UsageRecorder()
+    resolver = CredentialResolver(store)
+    authorizer = PolicyAuthorizer(store)
+    iam_api = IamApi(
+        store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
+    )
     gateway = Gateway(
-        resolver=CredentialResolver(store),
-        authorizer=DenyAllAuthorizer(),
+        resolver=resolver,
+        authorizer=authorizer,
+        extra_handlers=iam_api.handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,

@@ -63,6 +63,7 @@ __all__ = [
     "SerializationException",
     "ServiceError",
     "SignatureDoesNotMatch",
+    "UnmodifiableEntity",
     "UnsupportedMediaType",
     "ValidationError",
 ]
@@ -261,3 +262,8 @@ class InvalidInput(ServiceError):
 class DeleteConflict(ServiceError):
     code = "DeleteConflict"
     status = 409
+
+
+class UnmodifiableEntity(ServiceError):
+    code = "UnmodifiableEntity"
+    status = 400

@@ -108,6 +108,7 @@ class Gateway:
         clock: Callable[[], datetime],
         max_skew: timedelta = timedelta(minutes=5),
         handlers: Mapping[tuple[str, str], Handler] | None = None,
+        extra_handlers: Mapping[tuple[str, str], Handler] | None = None,
     ) -> None:
         self._resolver = resolver
         self._authorizer = authorizer
@@ -118,6 +119,8 @@ class Gateway:
         self._clock = clock
         self._max_skew = max_skew
         self._handlers = dict(HANDLERS if handlers is None else handlers)
+        # Handlers bound to live state (the IAM API), merged over the defaults.
+        self._handlers.update(extra_handlers or {})
         self._keys = sigv4.SigningKeyCache()
 
     def handle(self, req: HttpRequest, conn: Connection) -> HttpResponse:
@@ -126,7 +129,7 @@ class Gateway:
         model = load_service(outcome.service)
         adapter = adapter_for(model)
         try:
-            response = self._run(req, outcome, model, adapter, request_id)
+            response = self._run(req, conn, outcome, model, adapter, request_id)
         except ServiceError as exc:
             outcome.error = exc
             response = adapter.serialize_error(exc, model, request_id)
@@ -141,7 +144,13 @@ class Gateway:
         return response
 
     def _run(
-        self, req: HttpRequest, out: _Outcome, model: Any, adapter: Any, request_id: str
+        self,
+        req: HttpRequest,
+        conn: Connection,
+        out: _Outcome,
+        model: Any,
+        adapter: Any,
+        request_id: str,
     ) -> HttpResponse:
         operation, params = adapter.parse_request(req, model)
         out.operation = operation.name
@@ -171,7 +180,16 @@ class Gateway:
             validate(params, operation.input_shape, adapter.name)
         key = (out.service, operation.name)
         if key not in UNAUTHORIZED_OPERATIONS:
-            self._authorizer.authorize(resolved.principal, out.service, operation.name, params)
+            context = {
+                "aws:SourceIp": conn.source_ip,
+                "aws:SecureTransport": True,  # HTTPS is the only listener
+                "aws:CurrentTime": now,
+                "aws:EpochTime": int(now.timestamp()),
+                "aws:RequestedRegion": claim.region,
+            }
+            self._authorizer.authorize(
+                resolved.principal, out.service, operation.name, params, context=context
+            )
         handler = self._handlers.get(key)
         if handler is None:
             raise NotImplementedOperation(

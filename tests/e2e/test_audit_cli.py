@@ -39,8 +39,8 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sts.get_caller_identity()
         sts.get_caller_identity()
         proton = srv.client("proton")
-        with pytest.raises(proton.exceptions.AccessDeniedException):
-            proton.list_services()
+        with pytest.raises(proton.exceptions.ClientError):
+            proton.list_services()  # allowed (AdministratorAccess), not implemented yet
         bad = srv.session().client(
             "sts", aws_access_key_id="AKIAAAAAAAAAAAAAAAAA", aws_secret_access_key="x" * 40
         )
@@ -71,9 +71,9 @@ def test_one_record_per_request(audited: Path) -> None:
     assert ok["tlsDetails"]["tlsVersion"] in ("TLSv1.2", "TLSv1.3")
     assert ok["tlsDetails"]["clientProvidedHostHeader"].startswith("127.0.0.1:")
     assert "errorCode" not in ok
-    denied = records[2]
-    assert denied["errorCode"] == "AccessDeniedException"
-    assert "is not authorized to perform: proton:ListServices" in denied["errorMessage"]
+    unserved = records[2]
+    assert unserved["errorCode"] == "NotImplemented"
+    assert "ListServices" in unserved["errorMessage"]
     unknown = records[3]
     assert unknown["errorCode"] == "InvalidClientTokenId"
     assert unknown["userIdentity"]["accessKeyId"] == "AKIAAAAAAAAAAAAAAAAA"

@@ -85,20 +85,31 @@ def test_hadron_env_without_data_dir(tmp_path: Path) -> None:
     assert "run `hadron serve` once first" in out.stderr
 
 
-def test_other_operations_are_denied_until_iam(server: Server) -> None:
+def test_admin_gets_past_authorization_and_others_are_denied(server: Server) -> None:
+    # The admin holds AdministratorAccess: an operation Hadron does not serve yet answers
+    # NotImplemented (past authorization), and IAM operations work.
     proton = server.client("proton")
-    with pytest.raises(proton.exceptions.AccessDeniedException) as info:
+    with pytest.raises(proton.exceptions.ClientError) as info:
         proton.list_services()
-    message = info.value.response["Error"]["Message"]
-    assert message == (
-        f"User: arn:aws:iam::{server.account_id}:user/admin is not authorized to perform: "
-        "proton:ListServices because no identity-based policy allows the proton:ListServices action"
-    )
+    assert info.value.response["Error"]["Code"] == "NotImplemented"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     iam = server.client("iam")
-    with pytest.raises(iam.exceptions.ClientError) as err:
-        iam.list_users()
-    assert err.value.response["Error"]["Code"] == "AccessDenied"
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "admin" in [u["UserName"] for u in iam.list_users()["Users"]]
+    # A user without policies is denied, in AWS's words.
+    iam.create_user(UserName="quickstart-nobody")
+    key = iam.create_access_key(UserName="quickstart-nobody")["AccessKey"]
+    nobody = server.session().client(
+        "proton",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    with pytest.raises(nobody.exceptions.AccessDeniedException) as denied:
+        nobody.list_services()
+    assert denied.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::{server.account_id}:user/quickstart-nobody is not authorized to "
+        "perform: proton:ListServices because no identity-based policy allows the "
+        "proton:ListServices action"
+    )
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -18,7 +18,7 @@ from .conftest import ACCOUNT, NOW
 
 
 def test_open_applies_migrations(store: SqlStore) -> None:
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     assert current_revision(store.engine) == head_revision()
     tables = set(inspect(store.engine).get_table_names())
     assert {"accounts", "users", "access_keys", "meta", "alembic_version"} <= tables
@@ -30,7 +30,7 @@ def test_reopen_is_idempotent(db_path: Path, ring: MasterKeyRing) -> None:
     first.close()
     second = open_store(f"sqlite:///{db_path}", ring)
     try:
-        assert current_revision(second.engine) == "0001"
+        assert current_revision(second.engine) == head_revision()
         assert [a.account_id for a in second.list_accounts()] == [ACCOUNT]
     finally:
         second.close()
@@ -66,6 +66,7 @@ def test_migrations_ship_in_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_credentials.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0002_iam.py").is_file()
 
 
 def test_sql_store_satisfies_the_protocol(store: SqlStore) -> None:

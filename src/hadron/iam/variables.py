@@ -32,6 +32,7 @@ from hadron.iam.arn import translate_glob
 
 __all__ = [
     "ContextValues",
+    "DynamicPattern",
     "Lit",
     "Raw",
     "Template",
@@ -139,3 +140,49 @@ def render_regex(template: Template, values: ContextValues, segment: int | None)
                 return None
             out.append(re.escape(resolved))
     return "".join(out)
+
+
+class DynamicPattern:
+    """A glob template with variables, translated once; compiled per distinct variable values.
+
+    The translated fixed parts are joined with the regex-escaped variable values; the compiled
+    pattern is memoised by those values (bounded), so a steady workload compiles nothing.
+    """
+
+    __slots__ = ("_memo", "_parts", "_vars")
+
+    def __init__(self, template: Template, segment: int | None) -> None:
+        parts: list[str | Var] = []
+        for part in template:
+            if type(part) is Raw:
+                source, segment = translate_glob(part.text, segment)
+                parts.append(source)
+            elif type(part) is Lit:
+                parts.append(re.escape(part.text))
+            else:
+                assert type(part) is Var  # noqa: S101 - INVARIANT: three part types only
+                parts.append(part)
+        self._parts = tuple(parts)
+        self._vars = tuple(p for p in parts if type(p) is Var)
+        self._memo: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    def compile(self, values: ContextValues) -> re.Pattern[str] | None:
+        """The pattern for this request's values, or ``None`` if a variable is unresolvable."""
+        resolved: list[str] = []
+        for var in self._vars:
+            value = _resolve(var, values)
+            if value is None:
+                return None
+            resolved.append(value)
+        key = tuple(resolved)
+        found = self._memo.get(key)
+        if found is None:
+            escaped = iter([re.escape(v) for v in key])
+            source = "".join(p if type(p) is str else next(escaped) for p in self._parts)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = re.compile(source, re.DOTALL)
+        return found
+
+
+_MEMO_SIZE = 256

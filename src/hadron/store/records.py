@@ -1,4 +1,4 @@
-"""Frozen values the store returns: accounts, IAM users and access keys.
+"""Frozen values the store returns: accounts, IAM users, access keys and IAM policies.
 
 Layer 3 (store). Handlers receive these, never SQLAlchemy ``Row`` objects, so the database can
 change underneath without touching them.
@@ -12,11 +12,18 @@ from typing import Final, Literal
 
 __all__ = [
     "MAX_ACCESS_KEYS_PER_USER",
+    "MAX_MANAGED_POLICIES_PER_USER",
+    "MAX_POLICY_VERSIONS",
     "AccessKey",
     "AccessKeyStatus",
     "Account",
+    "InlinePolicy",
     "KeyUsage",
+    "ManagedPolicy",
+    "PolicyVersion",
     "User",
+    "UserPolicies",
+    "policy_arn",
     "user_arn",
 ]
 
@@ -63,3 +70,59 @@ class AccessKey:
     last_used_at: datetime | None = None
     last_used_service: str | None = None
     last_used_region: str | None = None
+
+
+MAX_POLICY_VERSIONS: Final = 5
+"""IAM quota: versions per managed policy (security.md §6)."""
+
+MAX_MANAGED_POLICIES_PER_USER: Final = 10
+"""IAM quota (default): managed policies attached to one user."""
+
+
+def policy_arn(account_id: str, path: str, policy_name: str) -> str:
+    """``arn:aws:iam::<account>:policy<path><name>`` (``account_id`` is ``aws`` for AWS's own)."""
+    return f"arn:aws:iam::{account_id}:policy{path}{policy_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPolicy:
+    """A customer managed policy (AWS managed ones live in ``hadron.iam.managed``)."""
+
+    account_id: str
+    policy_name: str
+    policy_id: str
+    path: str
+    arn: str
+    default_version_id: str
+    description: str | None
+    attachment_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """One version of a managed policy; ``document`` is the text exactly as submitted."""
+
+    version_id: str
+    document: str
+    is_default: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePolicy:
+    policy_name: str
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserPolicies:
+    """Everything that grants a user permissions, read in one transaction (for enforcement).
+
+    ``managed`` pairs each attached policy ARN with its default version's document, or ``None``
+    for AWS managed policies (their documents ship with Hadron).
+    """
+
+    inline: tuple[InlinePolicy, ...]
+    managed: tuple[tuple[str, str | None], ...]

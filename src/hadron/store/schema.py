@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -28,7 +29,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime", "access_keys", "accounts", "meta", "metadata", "users"]
+__all__ = [
+    "UtcDateTime",
+    "access_keys",
+    "accounts",
+    "managed_policies",
+    "meta",
+    "metadata",
+    "policy_versions",
+    "user_policies",
+    "user_policy_attachments",
+    "users",
+]
 
 # Deterministic constraint names, so later migrations can refer to them on every dialect.
 metadata = MetaData(
@@ -123,4 +135,77 @@ access_keys = Table(
     ),
     CheckConstraint("status IN ('Active', 'Inactive')", name="status"),
     Index(None, "account_id", "user_name_key"),
+)
+
+# --- IAM policies (migration 0002) ---------------------------------------------------------------
+
+# Customer managed policies. Names are unique case-insensitively per account (``policy_name_key``
+# is the lower-case form). ``next_version`` numbers versions: ids are never reused.
+managed_policies = Table(
+    "managed_policies",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_id", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("default_version_id", String(32), nullable=False),
+    Column("next_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Versions of customer managed policies; documents are kept exactly as submitted (the simulator
+# reports statement positions in the original text).
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("version_id", String(32), primary_key=True),
+    Column("document", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "policy_name_key"],
+        ["managed_policies.account_id", "managed_policies.policy_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Inline policies embedded in a user; names are case-sensitive, as in IAM.
+user_policies = Table(
+    "user_policies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", String, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Managed policies attached to a user, by ARN: customer managed (``arn:aws:iam::<acct>:policy/…``)
+# or AWS managed (``arn:aws:iam::aws:policy/…``, not in ``managed_policies``).
+user_policy_attachments = Table(
+    "user_policy_attachments",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("attached_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "policy_arn"),
 )

@@ -15,12 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hadron.keys import MasterKeyRing
 from hadron.store import transactions
 from hadron.store.credentials import SqlCredentials
+from hadron.store.iam import SqlIam
 from hadron.store.schema import meta
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials):
+class SqlStore(SqlCredentials, SqlIam):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(

@@ -1,0 +1,136 @@
+"""The request context: who asks, for what action on which resources, with which context keys.
+
+Layer 4 (pure): standard library and ``hadron.iam`` modules only. The time is whatever the caller
+puts in ``aws:CurrentTime``/``aws:EpochTime`` (STYLE §9: time is an input).
+
+Context values (security.md §5) are normalised once per request: key names lower-cased (condition
+keys are case-insensitive, including the tag-key suffix of ``aws:ResourceTag/…``); values become
+strings (``True`` → ``"true"``, ``7`` → ``"7"``, a ``datetime`` → ISO-8601 UTC with ``Z``, bytes
+→ base64) or tuples of strings for multivalued keys (lists); an empty list is an absent key.
+
+Keys derived from the ``principal`` ARN (``aws:PrincipalArn``, ``aws:PrincipalAccount``,
+``aws:PrincipalType``, ``aws:username``, ``aws:userid`` where derivable,
+``aws:PrincipalIsAWSService``, ``aws:PrincipalServiceName``) and ``aws:ResourceAccount`` (from
+``resource_account``) are filled in **only when the context does not give them**.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hadron.iam.principals import Caller, identify
+from hadron.iam.variables import ContextValues
+
+__all__ = [
+    "ContextValue",
+    "RequestContext",
+    "context_values",
+    "request_resources",
+    "resource_owner",
+]
+
+Scalar = str | bool | int | datetime | bytes
+#: What a caller may put in ``context``: a value, or a list of values for a multivalued key.
+ContextValue = Scalar | Sequence[Scalar]
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        text = moment.astimezone(UTC).isoformat()
+        return text.removesuffix("+00:00") + "Z"
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"unsupported context value {value!r}")
+
+
+_MANY = (list, tuple, set, frozenset)
+
+
+def context_values(
+    context: Mapping[str, ContextValue] | None, caller: Caller, resource_account: str | None
+) -> dict[str, str | tuple[str, ...]]:
+    """The normalised context: the caller's derived keys, overridden by ``context``."""
+    values: dict[str, str | tuple[str, ...]] = dict(caller.derived)
+    if context:
+        for key, value in context.items():
+            if type(value) is str:
+                values[key.lower()] = value
+            elif isinstance(value, _MANY):
+                many = tuple(value)
+                for item in many:
+                    if type(item) is not str:
+                        many = tuple([_scalar(v) for v in many])
+                        break
+                if many:
+                    values[key.lower()] = many
+                else:
+                    values.pop(key.lower(), None)
+            else:
+                values[key.lower()] = _scalar(value)
+    if resource_account is not None:
+        values.setdefault("aws:resourceaccount", resource_account)
+    return values
+
+
+def request_resources(resource: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``None``, ``[]`` → ``("*",)`` (no resource-level permissions); one ARN → a 1-tuple."""
+    if resource is None:
+        return ("*",)  # actions without resource-level permissions
+    if isinstance(resource, str):
+        return (resource,)
+    return tuple(resource) or ("*",)
+
+
+def resource_owner(resource: str, resource_account: str | None, caller: Caller) -> str | None:
+    """The account owning ``resource``: ``resource_account``, else the ARN's account field, else
+    the caller's own account (a resource without an account, such as ``*``, is same-account)."""
+    if resource_account is not None:
+        return resource_account
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return parts[4]
+    return caller.account
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Everything ``authorize`` evaluates except the policies. Build with :meth:`build`."""
+
+    caller: Caller
+    action: str
+    resources: tuple[str, ...]
+    resource_account: (
+        str | None
+    )  # None: derived per resource (its ARN's account, else the caller's)
+    values: ContextValues
+
+    @property
+    def principal(self) -> str | None:
+        return self.caller.principal
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        principal: str | None,
+        action: str,
+        resource: str | Sequence[str] | None = None,
+        resource_account: str | None = None,
+        context: Mapping[str, ContextValue] | None = None,
+    ) -> RequestContext:
+        """Normalise the request. ``resource``: one ARN, a list of ARNs (each must be allowed),
+        or ``None``/``"*"`` for actions without resource-level permissions. Raises ``TypeError``
+        for a context value of an unsupported type."""
+        caller = identify(principal)
+        values = context_values(context, caller, resource_account)
+        return cls(caller, action, request_resources(resource), resource_account, values)
