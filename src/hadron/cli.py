@@ -32,6 +32,8 @@ from hadron.credentials import CredentialResolver, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
 from hadron.iam.api import IamApi
+from hadron.iam.groups import GroupsApi
+from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
 
@@ -151,7 +153,9 @@ def _serve(args: argparse.Namespace) -> int:
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
-        extra_handlers=iam_api.handlers(),
+        extra_handlers=iam_api.handlers()
+        | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | IamSimulator(store, authorizer).handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,

@@ -6,12 +6,14 @@ Layer: with ``hadron.credentials`` (talks to the store on a cache miss only). Sp
 
 For each request it
 
-1. gathers the caller's identity policies — inline and attached managed (AWS managed ones from
-   ``hadron.iam.managed``) — parsed once and cached per principal (see :class:`PolicyCache`);
+1. gathers the caller's identity policies — inline and attached managed, the user's and those of
+   every group it belongs to (AWS managed ones from ``hadron.iam.managed``) — and its
+   permissions boundary, parsed once and cached per principal (see :class:`PolicyCache`);
 2. maps the operation to its IAM action (``<prefix>:<Operation>``) and resource ARN: for IAM
    user operations the user (``arn:aws:iam::<acct>:user<path><name>``), for managed policy
-   operations the policy ARN, ``ListUsers`` the path (``…:user/``). Proton, EC2 and the other
-   IAM operations use ``*`` for now (no resource-level permissions yet);
+   operations the policy ARN, ``ListUsers`` the path (``…:user/``), the other IAM operations
+   ``*``. Proton, EC2 and STS: the ARN(s) and the service condition keys (``proton:*``,
+   ``aws:RequestTag/…``, ``aws:TagKeys``, ``sts:*``) of ``hadron.authz_map``;
 3. builds the request context from the gateway's connection facts plus the caller's keys;
 4. raises ``AccessDenied`` with the decision's AWS message unless the engine allows.
 """
@@ -21,12 +23,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hadron.access import iam_action
+from hadron.authz_map import DEFAULT_REGION, authorization
 from hadron.errors import AccessDenied, ServiceError
-from hadron.iam import Policy, PolicyLike, authorize, parse_policy
+from hadron.iam import Decision, Policy, PolicyLike, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.store import Store
 from hadron.store.records import policy_arn, user_arn
@@ -56,6 +59,8 @@ _USER_OPERATIONS = frozenset(
         "ListAttachedUserPolicies",
     }
 )
+# IAM operations whose resource is the principal named by ``PolicySourceArn`` (the simulator).
+_SOURCE_ARN_OPERATIONS = frozenset({"SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"})
 # IAM operations whose resource is the managed policy named by ``PolicyArn``.
 _POLICY_OPERATIONS = frozenset(
     {
@@ -76,14 +81,21 @@ def resource_for(
     operation: str,
     params: Mapping[str, Any],
     user_path: Callable[[str, str], str | None],
+    *,
+    region: str = DEFAULT_REGION,
 ) -> str:
-    """The resource ARN a request acts on (``*`` where Hadron has no resource mapping yet).
+    """The resource ARN a request acts on (``*`` where the action has no resource-level
+    permission). Non-IAM services: the first resource of ``hadron.authz_map.authorization``
+    (``PolicyAuthorizer`` uses all of them, and the map's condition keys).
 
     ``user_path(account_id, user_name)`` returns an existing user's path, else ``None`` (then
     ``/`` is assumed, as IAM builds the ARN of a user that does not exist from its name).
     """
     if service != "iam":
-        return "*"
+        mapped = authorization(
+            service, operation, params, account=principal.account_id, region=region
+        )
+        return mapped.resources[0]
     account = principal.account_id
     if operation in _USER_OPERATIONS:
         name = params.get("UserName") or principal.user_name
@@ -96,6 +108,8 @@ def resource_for(
         return user_arn(account, user_path(account, name) or "/", name)
     if operation in _POLICY_OPERATIONS:
         return str(params["PolicyArn"])
+    if operation in _SOURCE_ARN_OPERATIONS:
+        return str(params["PolicySourceArn"])
     if operation == "CreatePolicy":
         return policy_arn(account, params.get("Path") or "/", params["PolicyName"])
     if operation == "ListUsers":
@@ -126,11 +140,19 @@ class PolicyCache:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._monotonic = monotonic
-        self._entries: dict[tuple[str, str], tuple[float, tuple[PolicyLike, ...]]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, _Loaded]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
     def identity_policies(self, account_id: str, user_name: str) -> tuple[PolicyLike, ...]:
+        """The user's inline and attached policies and those of every group it belongs to."""
+        return self._policies(account_id, user_name)[0]
+
+    def permission_boundaries(self, account_id: str, user_name: str) -> tuple[PolicyLike, ...]:
+        """The user's permissions boundary (one policy), or ``()`` when it has none."""
+        return self._policies(account_id, user_name)[1]
+
+    def _policies(self, account_id: str, user_name: str) -> _Loaded:
         key = (account_id, user_name.lower())
         now = self._monotonic()
         hit = self._entries.get(key)
@@ -155,21 +177,40 @@ class PolicyCache:
                 for key in [k for k in self._entries if k[0] == account_id]:
                     del self._entries[key]
 
-    def _load(self, account_id: str, user_name: str) -> tuple[PolicyLike, ...]:
+    def _load(self, account_id: str, user_name: str) -> _Loaded:
         found = self._store.user_policies(account_id, user_name)
         if found is None:
-            return ()
+            return (), ()
+        inherited = self._store.inherited_policies(account_id, user_name)
         out: list[PolicyLike] = []
         for inline in found.inline:
             out.append(_parse(inline.document, f"inline policy {inline.policy_name}"))
-        for arn, document in found.managed:
-            if document is None:
-                aws = AWS_MANAGED_POLICIES.get(arn)
-                if aws is None:  # pragma: no cover - attach refuses unknown AWS policies
-                    continue
-                document = aws.document
-            out.append(_parse(document, arn))
-        return tuple(out)
+        for inline in inherited.groups.inline:
+            out.append(_parse(inline.document, f"group inline policy {inline.policy_name}"))
+        seen: set[str] = set()
+        for arn, document in (*found.managed, *inherited.groups.managed):
+            if arn in seen:
+                continue
+            seen.add(arn)
+            out.append(_managed(arn, document))
+        boundaries: tuple[PolicyLike, ...] = ()
+        if inherited.boundary is not None:
+            boundaries = (_managed(*inherited.boundary),)
+        return tuple(out), boundaries
+
+
+_Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...]]
+"""(identity policies, permissions boundaries) of one user."""
+
+
+def _managed(arn: str, document: str | None) -> PolicyLike:
+    """A managed policy's parsed document (``None``: an AWS managed one, shipped with Hadron)."""
+    if document is None:
+        aws = AWS_MANAGED_POLICIES.get(arn)
+        # An unknown AWS managed ARN (attach and PutUserPermissionsBoundary refuse them) fails
+        # closed: the raw text does not parse, so the engine treats it as deny-all.
+        document = "{}" if aws is None else aws.document
+    return _parse(document, arn)
 
 
 def _parse(document: str, name: str) -> PolicyLike:
@@ -207,7 +248,47 @@ class PolicyAuthorizer:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         action = iam_action(service, operation)
-        resource = resource_for(principal, service, operation, params, self._user_path)
+        resource: str | list[str]
+        if service == "iam":
+            resource = resource_for(principal, service, operation, params, self._user_path)
+        else:  # resources and service condition keys from the authorization map
+            region = str((context or {}).get("aws:RequestedRegion") or DEFAULT_REGION)
+            mapped = authorization(
+                service, operation, params, account=principal.account_id, region=region
+            )
+            resource = mapped.resource
+            context = {**(context or {}), **mapped.context}
+        decision = self.decide(principal, action, resource, context=context)
+        if decision.errors:
+            log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
+        if not decision.allowed:
+            named = resource if isinstance(resource, str) else None  # None: the denied one
+            raise AccessDenied(decision.denial_message(principal.arn, action, named))
+
+    def identity_policies(self, principal: Principal) -> tuple[PolicyLike, ...]:
+        """The principal's identity policies, as live enforcement gathers them (cached)."""
+        if principal.user_name is None:
+            return ()
+        return self.cache.identity_policies(principal.account_id, principal.user_name)
+
+    def permission_boundaries(self, principal: Principal) -> tuple[PolicyLike, ...]:
+        """The principal's permissions boundary as live enforcement gathers it (cached)."""
+        if principal.user_name is None:
+            return ()
+        return self.cache.permission_boundaries(principal.account_id, principal.user_name)
+
+    def decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str | Sequence[str],
+        *,
+        context: Mapping[str, Any] | None = None,
+        identity_policies: Sequence[PolicyLike] | None = None,
+        permission_boundaries: Sequence[PolicyLike] | None = None,
+    ) -> Decision:
+        """The engine's decision for ``principal`` (shared by :meth:`authorize` and the IAM
+        policy simulator). ``identity_policies`` default to :meth:`identity_policies`."""
         values: dict[str, Any] = dict(context or {})
         values.setdefault("aws:PrincipalArn", principal.arn)
         values.setdefault("aws:PrincipalAccount", principal.account_id)
@@ -215,10 +296,12 @@ class PolicyAuthorizer:
         if principal.user_name is not None:
             values.setdefault("aws:username", principal.user_name)
             values.setdefault("aws:PrincipalType", "User")
-        policies: tuple[PolicyLike, ...] = ()
-        if principal.user_name is not None:
-            policies = self.cache.identity_policies(principal.account_id, principal.user_name)
-        decision = authorize(
+        policies = (
+            self.identity_policies(principal) if identity_policies is None else identity_policies
+        )
+        if identity_policies is None and permission_boundaries is None:
+            permission_boundaries = self.permission_boundaries(principal)
+        return authorize(
             principal=principal.arn,
             action=action,
             resource=resource,
@@ -227,8 +310,5 @@ class PolicyAuthorizer:
             resource_account=principal.account_id,
             context=values,
             identity_policies=policies,
+            permission_boundaries=permission_boundaries,
         )
-        if decision.errors:
-            log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
-        if not decision.allowed:
-            raise AccessDenied(decision.denial_message(principal.arn, action, resource))

@@ -2,7 +2,8 @@
 
 Layer 4 (pure): the engine modules below import no ``asyncio``, sockets, databases,
 Starlette/uvicorn, and read no clock or ``os.environ`` (an import-linter contract forbids them;
-``hadron.iam.api``, the IAM Query handlers, is the one module of the package above the store).
+``hadron.iam.api`` and ``hadron.iam.groups``, the IAM Query handlers, are the modules of the
+package above the store).
 Time, the caller's identity and the policies are inputs.
 
 The library API::

@@ -66,14 +66,20 @@ def _page(items: Sequence[T], params: Mapping[str, Any]) -> tuple[Sequence[T], R
     return page, extra
 
 
-def _user(user: User) -> Result:
-    return {
+def _user(user: User, boundary: str | None = None) -> Result:
+    out: Result = {
         "Path": user.path,
         "UserName": user.user_name,
         "UserId": user.user_id,
         "Arn": user.arn,
         "CreateDate": user.created_at,
     }
+    if boundary:
+        out["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": boundary,
+        }
+    return out
 
 
 def _key_metadata(key: AccessKey) -> Result:
@@ -212,7 +218,9 @@ class IamApi:
             "Path": policy.path,
             "DefaultVersionId": policy.default_version_id,
             "AttachmentCount": count,
-            "PermissionsBoundaryUsageCount": 0,
+            "PermissionsBoundaryUsageCount": self._store.count_boundary_uses(
+                caller.account_id, policy.arn
+            ),
             "IsAttachable": True,
             "CreateDate": policy.created_at,
             "UpdateDate": policy.updated_at,
@@ -224,7 +232,13 @@ class IamApi:
     # --- users ------------------------------------------------------------------------------------
 
     def create_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        _unsupported(params, "Tags", "PermissionsBoundary")
+        _unsupported(params, "Tags")
+        boundary = params.get("PermissionsBoundary")
+        if boundary and (
+            boundary not in AWS_MANAGED_POLICIES
+            and self._store.get_policy(caller.account_id, boundary) is None
+        ):
+            raise NoSuchEntity(f"Scope ARN: {boundary} does not exist or is not attachable.")
         user = self._store.create_user(
             caller.account_id,
             params["UserName"],
@@ -232,10 +246,15 @@ class IamApi:
             self._clock(),
             self._rng,
         )
-        return {"User": _user(user)}
+        if boundary:  # hadron.iam.groups handles Put/DeleteUserPermissionsBoundary
+            self._store.put_user_permissions_boundary(caller.account_id, user.user_name, boundary)
+            self._changed(caller.account_id)
+        return {"User": _user(user, boundary)}
 
     def get_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        return {"User": _user(self._existing_user(caller.account_id, self._target(caller, params)))}
+        user = self._existing_user(caller.account_id, self._target(caller, params))
+        boundary = self._store.get_user_permissions_boundary(caller.account_id, user.user_name)
+        return {"User": _user(user, boundary)}
 
     def list_users(self, caller: Principal, params: Mapping[str, Any]) -> Result:
         users = self._store.list_users(caller.account_id, params.get("PathPrefix") or "/")
@@ -339,8 +358,7 @@ class IamApi:
     def list_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
         scope = params.get("Scope") or "All"
         prefix = params.get("PathPrefix") or "/"
-        if params.get("PolicyUsageFilter") == "PermissionsBoundary":
-            return {"Policies": [], "IsTruncated": False}  # no boundaries exist yet
+        boundaries_only = params.get("PolicyUsageFilter") == "PermissionsBoundary"
         chosen: list[Result] = []
         if scope in ("All", "AWS"):
             for aws in sorted(AWS_MANAGED_POLICIES.values(), key=lambda p: p.name):
@@ -353,6 +371,7 @@ class IamApi:
             for p in chosen
             if p["Path"].startswith(prefix)
             and (not params.get("OnlyAttached") or p["AttachmentCount"] > 0)
+            and (not boundaries_only or p["PermissionsBoundaryUsageCount"] > 0)
         ]
         page, extra = _page(chosen, params)
         return {"Policies": list(page), **extra}

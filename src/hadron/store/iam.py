@@ -39,8 +39,11 @@ from hadron.store.records import (
 )
 from hadron.store.schema import (
     access_keys,
+    group_members,
+    group_policy_attachments,
     managed_policies,
     policy_versions,
+    user_permissions_boundaries,
     user_policies,
     user_policy_attachments,
     users,
@@ -114,6 +117,7 @@ class SqlIam:
                 (access_keys, "Cannot delete entity, must delete access keys first."),
                 (user_policies, "Cannot delete entity, must delete policies first."),
                 (user_policy_attachments, "Cannot delete entity, must detach all policies first."),
+                (group_members, "Cannot delete entity, must remove user from all groups first."),
             )
             for table, message in checks:
                 found = conn.execute(
@@ -221,7 +225,15 @@ class SqlIam:
             row = self._policy_row(conn, account_id, arn)
             if row is None:
                 raise _policy_missing(arn)
-            if self._attachments(conn, account_id, arn):
+            in_use = conn.execute(  # as a permissions boundary (hadron.store.groups)
+                select(func.count())
+                .select_from(user_permissions_boundaries)
+                .where(
+                    user_permissions_boundaries.c.account_id == account_id,
+                    user_permissions_boundaries.c.policy_arn == arn,
+                )
+            ).scalar_one()
+            if self._attachments(conn, account_id, arn) or in_use:
                 raise DeleteConflict("Cannot delete a policy attached to entities.")
             versions = conn.execute(
                 select(func.count())
@@ -256,14 +268,15 @@ class SqlIam:
 
     @staticmethod
     def _attachments(conn: Connection, account_id: str, arn: str) -> int:
-        count: int = conn.execute(
-            select(func.count())
-            .select_from(user_policy_attachments)
-            .where(
-                user_policy_attachments.c.account_id == account_id,
-                user_policy_attachments.c.policy_arn == arn,
-            )
-        ).scalar_one()
+        """Users and groups (``hadron.store.groups``) ``arn`` is attached to."""
+        count = 0
+        for table in (user_policy_attachments, group_policy_attachments):
+            found: int = conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.account_id == account_id, table.c.policy_arn == arn)
+            ).scalar_one()
+            count += found
         return count
 
     @staticmethod

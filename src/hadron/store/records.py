@@ -17,12 +17,14 @@ __all__ = [
     "AccessKey",
     "AccessKeyStatus",
     "Account",
+    "Group",
     "InlinePolicy",
     "KeyUsage",
     "ManagedPolicy",
     "PolicyVersion",
     "User",
     "UserPolicies",
+    "group_arn",
     "policy_arn",
     "user_arn",
 ]
@@ -126,3 +128,20 @@ class UserPolicies:
 
     inline: tuple[InlinePolicy, ...]
     managed: tuple[tuple[str, str | None], ...]
+
+
+def group_arn(account_id: str, path: str, group_name: str) -> str:
+    """``arn:aws:iam::<account>:group<path><name>``; ``path`` starts and ends with ``/``."""
+    return f"arn:aws:iam::{account_id}:group{path}{group_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """An IAM group (``hadron.store.groups``)."""
+
+    account_id: str
+    group_name: str
+    group_id: str
+    path: str
+    arn: str
+    created_at: datetime

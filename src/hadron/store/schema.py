@@ -33,10 +33,15 @@ __all__ = [
     "UtcDateTime",
     "access_keys",
     "accounts",
+    "group_members",
+    "group_policies",
+    "group_policy_attachments",
+    "groups",
     "managed_policies",
     "meta",
     "metadata",
     "policy_versions",
+    "user_permissions_boundaries",
     "user_policies",
     "user_policy_attachments",
     "users",
@@ -202,6 +207,92 @@ user_policy_attachments = Table(
     Column("user_name_key", String(64), primary_key=True),
     Column("policy_arn", String(2048), primary_key=True),
     Column("attached_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "policy_arn"),
+)
+
+# --- IAM groups and permissions boundaries (migration 0003) ---------------------------------------
+
+# Groups: names unique case-insensitively per account (``group_name_key`` is the lower-case form).
+groups = Table(
+    "groups",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("group_name", String(128), nullable=False),
+    Column("group_id", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Which users belong to which groups.
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "group_name_key"],
+        ["groups.account_id", "groups.group_name_key"],
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "user_name_key"),
+)
+
+# Inline policies embedded in a group; names are case-sensitive, as in IAM.
+group_policies = Table(
+    "group_policies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", String, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "group_name_key"],
+        ["groups.account_id", "groups.group_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Managed policies attached to a group, by ARN (as ``user_policy_attachments``).
+group_policy_attachments = Table(
+    "group_policy_attachments",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("attached_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "group_name_key"],
+        ["groups.account_id", "groups.group_name_key"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "policy_arn"),
+)
+
+# A user's permissions boundary: one managed policy ARN (customer or AWS managed).
+user_permissions_boundaries = Table(
+    "user_permissions_boundaries",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("policy_arn", String(2048), nullable=False),
     ForeignKeyConstraint(
         ["account_id", "user_name_key"],
         ["users.account_id", "users.user_name_key"],

@@ -15,13 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hadron.keys import MasterKeyRing
 from hadron.store import transactions
 from hadron.store.credentials import SqlCredentials
+from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.schema import meta
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials, SqlIam):
+class SqlStore(SqlCredentials, SqlIam, SqlGroups):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(

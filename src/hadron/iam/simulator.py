@@ -1,0 +1,502 @@
+"""The IAM policy simulator: ``SimulatePrincipalPolicy``, ``SimulateCustomPolicy`` and
+``GetContextKeysFor{Principal,Custom}Policy``.
+
+Layer: handlers (like ``hadron.iam.api``), but it imports neither the store nor
+``hadron.enforcement``: the composition root hands it the store (anything with ``get_user``) and
+the live authorizer (``hadron.enforcement.PolicyAuthorizer``, through :class:`Evaluator`).
+Spec: security.md §6 ("Simulation").
+
+One engine: every decision comes from ``Evaluator.decide`` — the very method live enforcement
+calls — with the principal's identity policies gathered by ``Evaluator.identity_policies``, the
+same (cached) gathering live enforcement uses. The simulator only adds the supplied
+``PolicyInputList``/``PermissionsBoundaryPolicyInputList`` and reports the engine's reasons in
+IAM's output shapes. As in IAM, the simulation uses exactly the supplied context entries (plus
+the keys the engine derives from the simulated principal: ``aws:PrincipalArn``,
+``aws:username``, ...); nothing is taken from the simulator request itself.
+
+Reporting choices (security.md §11 item 10 lists them as unconfirmed):
+
+* ``SourcePolicyId``: ``PolicyInputList.<n>``/``PermissionsBoundaryPolicyInputList.<n>``
+  (1-based, type ``none``); an inline user policy's name (``user``); a managed policy's name
+  (``aws-managed``/``user-managed``).
+* ``StartPosition``/``EndPosition``: 1-based line and column of the statement object's ``{``
+  and of its closing ``}`` in the policy text as submitted (omitted when the text cannot be
+  located, e.g. a policy whose ``Statement`` is not plain JSON).
+* ``MatchedStatements``: the statements the engine's decision rests on — every matching
+  ``Deny`` for an explicit deny; for an allow, the first matching ``Allow`` of each layer.
+* ``MissingContextValues``: condition keys of the statements that cover the action and
+  resource (conditions aside) which neither the context entries nor the principal supply;
+  at the top level for ``*``, else inside ``ResourceSpecificResults``.
+* ``ContextKeyNames``: condition keys as written, de-duplicated case-insensitively (the first
+  spelling wins), in order of appearance.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from hadron.errors import (
+    InvalidInput,
+    MalformedPolicyDocument,
+    NoSuchEntity,
+    NotImplementedOperation,
+    ServiceError,
+)
+from hadron.iam.api import Handler, _page
+from hadron.iam.context import ContextValue
+from hadron.iam.decision import Decision, Reason, Result
+from hadron.iam.kinds import PolicyKind
+from hadron.iam.policy import Policy, PolicyLike, parse_policy
+from hadron.types import Principal
+
+__all__ = ["Evaluator", "IamSimulator", "UserRecord", "Users", "statement_positions"]
+
+_DECISIONS = {
+    Result.ALLOWED: "allowed",
+    Result.EXPLICITLY_DENIED: "explicitDeny",
+    Result.IMPLICITLY_DENIED: "implicitDeny",
+}
+_SCALAR_TYPES = frozenset({"string", "numeric", "boolean", "ip", "binary", "date"})
+_LIST_TYPES = frozenset(f"{t}List" for t in _SCALAR_TYPES)
+# Keys live enforcement derives from the principal (``PolicyAuthorizer.decide``).
+_PRINCIPAL_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:userid")
+_USER_KEYS = ("aws:username", "aws:principaltype")
+_INLINE_PREFIX = "inline policy "
+_GROUP_INLINE_PREFIX = "group inline policy "
+
+Position = dict[str, int]
+
+
+class UserRecord(Protocol):
+    @property
+    def user_name(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+
+
+class Users(Protocol):
+    """What the simulator needs of the store."""
+
+    def get_user(self, account_id: str, user_name: str) -> UserRecord | None: ...
+
+
+class Evaluator(Protocol):
+    """Live enforcement's policy gathering and decision (``PolicyAuthorizer``)."""
+
+    def identity_policies(self, principal: Principal) -> tuple[PolicyLike, ...]: ...
+
+    def permission_boundaries(self, principal: Principal) -> tuple[PolicyLike, ...]: ...
+
+    def decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        identity_policies: Sequence[PolicyLike] | None = None,
+        permission_boundaries: Sequence[PolicyLike] | None = None,
+    ) -> Decision: ...
+
+
+# --- statement positions ----------------------------------------------------------------------
+
+_WS = " \t\n\r"
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WS:
+        i += 1
+    return i
+
+
+def _statement_spans(text: str) -> list[tuple[int, int]] | None:
+    """Offsets ``(start, end)`` (end exclusive) of each statement object in ``text``."""
+    decoder = json.JSONDecoder()
+    try:
+        i = _skip(text, 0)
+        if text[i] != "{":
+            return None
+        i = _skip(text, i + 1)
+        while text[i] != "}":
+            key, i = decoder.raw_decode(text, i)
+            i = _skip(text, i)
+            if text[i] != ":":
+                return None
+            i = _skip(text, i + 1)
+            if key == "Statement":
+                if text[i] == "{":
+                    _, end = decoder.raw_decode(text, i)
+                    return [(i, end)]
+                if text[i] != "[":
+                    return None
+                spans: list[tuple[int, int]] = []
+                i = _skip(text, i + 1)
+                while text[i] != "]":
+                    _, end = decoder.raw_decode(text, i)
+                    spans.append((i, end))
+                    i = _skip(text, end)
+                    if text[i] == ",":
+                        i = _skip(text, i + 1)
+                return spans
+            _, i = decoder.raw_decode(text, i)
+            i = _skip(text, i)
+            if text[i] == ",":
+                i = _skip(text, i + 1)
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _line_column(text: str, offset: int) -> Position:
+    line = text.count("\n", 0, offset) + 1
+    return {"Line": line, "Column": offset - (text.rfind("\n", 0, offset) + 1) + 1}
+
+
+def statement_positions(text: str) -> list[tuple[Position, Position]] | None:
+    """1-based ``{Line, Column}`` of each statement's ``{`` and closing ``}`` in ``text``."""
+    spans = _statement_spans(text)
+    if spans is None:
+        return None
+    return [(_line_column(text, start), _line_column(text, end - 1)) for start, end in spans]
+
+
+# --- request parsing --------------------------------------------------------------------------
+
+
+def _context(entries: Iterable[Mapping[str, Any]] | None) -> dict[str, ContextValue]:
+    """``ContextEntries`` as engine context values (validated by ``ContextKeyType``)."""
+    out: dict[str, ContextValue] = {}
+    for entry in entries or ():
+        name = entry.get("ContextKeyName")
+        kind = entry.get("ContextKeyType")
+        values = [str(v) for v in entry.get("ContextKeyValues") or ()]
+        if not name or kind is None:
+            raise InvalidInput("Each context entry needs a ContextKeyName and a ContextKeyType.")
+        base = kind.removesuffix("List")
+        if kind not in _SCALAR_TYPES and kind not in _LIST_TYPES:
+            raise InvalidInput(f"Invalid ContextKeyType {kind} for context key {name}.")
+        if kind in _SCALAR_TYPES and len(values) > 1:
+            raise InvalidInput(f"Context key {name} of type {kind} takes a single value.")
+        converted: list[ContextValue] = [_value(name, base, v) for v in values]
+        if not converted:
+            continue
+        out[name] = converted if kind in _LIST_TYPES else converted[0]  # type: ignore[assignment]
+    return out
+
+
+def _value(name: str, kind: str, value: str) -> ContextValue:
+    bad = InvalidInput(f"Invalid value {value!r} of type {kind} for context key {name}.")
+    try:
+        if kind == "numeric":
+            float(value)
+        elif kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise bad
+            return value.lower() == "true"
+        elif kind == "ip":
+            ipaddress.ip_network(value, strict=False)
+        elif kind == "binary":
+            base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        raise bad from None
+    return value
+
+
+def _actions(params: Mapping[str, Any], *, wildcards: bool) -> list[str]:
+    actions = [str(a) for a in params.get("ActionNames") or ()]
+    if not actions:
+        raise InvalidInput("ActionNames must name at least one action.")
+    for action in actions:
+        service, _, name = action.partition(":")
+        if not service or not name or ":" in name:
+            raise InvalidInput(f"Invalid action name {action}: expected service:Action.")
+        if not wildcards and ("*" in action or "?" in action):
+            raise InvalidInput(f"Action names cannot contain wildcards: {action}.")
+    return actions
+
+
+def _resources(params: Mapping[str, Any]) -> list[str]:
+    resources = [str(r) for r in params.get("ResourceArns") or ()] or ["*"]
+    for resource in resources:
+        if resource != "*" and not resource.startswith("arn:"):
+            raise InvalidInput(f"Invalid resource ARN {resource}.")
+    return resources
+
+
+def _inputs(documents: Sequence[Any] | None, field: str, kind: PolicyKind) -> list[Policy]:
+    """Parse ``PolicyInputList``-style documents, naming each ``<field>.<n>`` (1-based)."""
+    policies: list[Policy] = []
+    for n, document in enumerate(documents or (), start=1):
+        name = f"{field}.{n}"
+        try:
+            policies.append(parse_policy(str(document), kind=kind, name=name))
+        except MalformedPolicyDocument as exc:
+            raise MalformedPolicyDocument(f"{name}: {exc.message}") from None
+        except ServiceError as exc:
+            raise InvalidInput(f"{name}: {exc.message}") from None
+    return policies
+
+
+def _split_user_arn(arn: str, field: str) -> tuple[str, str, str]:
+    """``(account, path, name)`` of an IAM user ARN; ``InvalidInput`` if ``arn`` is not one,
+    ``NotImplemented`` for the group and role ARNs Hadron cannot simulate yet."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4]:
+        raise InvalidInput(f"Invalid ARN in {field}: {arn}.")
+    resource = parts[5]
+    if resource.startswith(("group/", "role/")):
+        kind = resource.split("/")[0]
+        raise NotImplementedOperation(
+            f"Simulating the policies of {kind}s is not implemented by Hadron yet."
+        )
+    if not resource.startswith("user/") or resource.endswith("/"):
+        raise InvalidInput(f"{field} must be the ARN of an IAM user: {arn}.")
+    path, _, name = resource[len("user") :].rpartition("/")
+    return parts[4], path + "/", name
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def _source(name: str | None) -> tuple[str, str]:
+    """``(SourcePolicyId, SourcePolicyType)`` for a policy named by the gathering code."""
+    if name is None:
+        return "(unnamed policy)", "none"
+    if name.startswith(_INLINE_PREFIX):
+        return name[len(_INLINE_PREFIX) :], "user"
+    if name.startswith(_GROUP_INLINE_PREFIX):
+        return name[len(_GROUP_INLINE_PREFIX) :], "group"
+    if name.startswith("arn:"):
+        parts = name.split(":", 5)
+        managed = "aws-managed" if len(parts) == 6 and parts[4] == "aws" else "user-managed"
+        return name.rsplit("/", 1)[-1], managed
+    return name, "none"
+
+
+def _condition_keys(policy: Policy, indexes: Iterable[int] | None = None) -> list[str]:
+    statements = policy.statements
+    chosen = range(len(statements)) if indexes is None else indexes
+    return [c.key for i in chosen for c in statements[i].conditions]
+
+
+def _dedupe(keys: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for key in keys:
+        seen.setdefault(key.lower(), key)
+    return list(seen.values())
+
+
+class IamSimulator:
+    """The IAM simulator handlers, bound to the store and live enforcement's evaluator."""
+
+    def __init__(self, store: Users, evaluator: Evaluator) -> None:
+        self._store = store
+        self._evaluator = evaluator
+
+    def handlers(self) -> dict[tuple[str, str], Handler]:
+        ops: dict[str, Handler] = {
+            "SimulatePrincipalPolicy": self.simulate_principal_policy,
+            "SimulateCustomPolicy": self.simulate_custom_policy,
+            "GetContextKeysForPrincipalPolicy": self.get_context_keys_for_principal_policy,
+            "GetContextKeysForCustomPolicy": self.get_context_keys_for_custom_policy,
+        }
+        return {("iam", name): handler for name, handler in ops.items()}
+
+    # --- principals -------------------------------------------------------------------------------
+
+    def _user(self, caller: Principal, arn: str, field: str, *, must_exist: bool) -> Principal:
+        account, path, name = _split_user_arn(arn, field)
+        user = self._store.get_user(account, name) if account == caller.account_id else None
+        if user is None or user.path != path:
+            if must_exist:
+                raise NoSuchEntity(f"The user with name {name} cannot be found.")
+            return Principal(account, arn, "", "IAMUser", name)
+        return Principal(account, user.arn, user.user_id, "IAMUser", user.user_name)
+
+    def _custom_principal(self, caller: Principal, params: Mapping[str, Any]) -> Principal:
+        """``CallerArn``; else the caller if an IAM user; else a placeholder user of the caller's
+        account (the root user would be allowed everything, which tells nothing)."""
+        if params.get("CallerArn"):
+            return self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        if caller.user_name is not None and caller.principal_type == "IAMUser":
+            return caller
+        arn = f"arn:aws:iam::{caller.account_id}:user/SimulatedUser"
+        return Principal(caller.account_id, arn, "", "IAMUser", "SimulatedUser")
+
+    # --- operations -------------------------------------------------------------------------------
+
+    def simulate_principal_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
+        source = self._user(
+            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
+        )
+        principal = source
+        if params.get("CallerArn"):
+            principal = self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        identity = [
+            *self._evaluator.identity_policies(source),
+            *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
+        ]
+        # As in IAM, a PermissionsBoundaryPolicyInputList replaces the user's own boundary.
+        stored = self._evaluator.permission_boundaries(source)
+        return self._simulate(principal, identity, params, wildcards=True, boundary=stored)
+
+    def simulate_custom_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
+        identity = _inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY)
+        if not identity:
+            raise InvalidInput("PolicyInputList must hold at least one policy.")
+        principal = self._custom_principal(caller, params)
+        return self._simulate(principal, list(identity), params, wildcards=False)
+
+    def get_context_keys_for_principal_policy(
+        self, caller: Principal, params: Mapping[str, Any]
+    ) -> Any:
+        source = self._user(
+            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
+        )
+        policies = [
+            *self._evaluator.identity_policies(source),
+            *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
+        ]
+        return {"ContextKeyNames": self._keys(policies)}
+
+    def get_context_keys_for_custom_policy(
+        self, caller: Principal, params: Mapping[str, Any]
+    ) -> Any:
+        policies = _inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY)
+        return {"ContextKeyNames": self._keys(list(policies))}
+
+    # --- the simulation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _keys(policies: Sequence[PolicyLike]) -> list[str]:
+        return _dedupe(k for p in policies if isinstance(p, Policy) for k in _condition_keys(p))
+
+    def _simulate(
+        self,
+        principal: Principal,
+        identity: list[PolicyLike],
+        params: Mapping[str, Any],
+        *,
+        wildcards: bool,
+        boundary: Sequence[PolicyLike] = (),
+    ) -> dict[str, Any]:
+        if params.get("ResourcePolicy") or params.get("ResourceHandlingOption"):
+            raise NotImplementedOperation(
+                "ResourcePolicy and ResourceHandlingOption are not implemented by Hadron yet."
+            )
+        given = _inputs(
+            params.get("PermissionsBoundaryPolicyInputList"),
+            "PermissionsBoundaryPolicyInputList",
+            PolicyKind.BOUNDARY,
+        )
+        if len(given) > 1:
+            raise InvalidInput("PermissionsBoundaryPolicyInputList takes at most one policy.")
+        boundaries: Sequence[PolicyLike] = given or tuple(boundary)
+        actions = _actions(params, wildcards=wildcards)
+        resources = _resources(params)
+        context = _context(params.get("ContextEntries"))
+        supplied = {k.lower() for k in context} | set(_PRINCIPAL_KEYS)
+        if principal.user_name is not None:
+            supplied.update(_USER_KEYS)
+        results = [
+            self._one(principal, action, resource, context, supplied, identity, boundaries)
+            for action in actions
+            for resource in resources
+        ]
+        page, extra = _page(results, params)
+        return {"EvaluationResults": list(page), **extra}
+
+    def _one(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, ContextValue],
+        supplied: set[str],
+        identity: Sequence[PolicyLike],
+        boundaries: Sequence[PolicyLike],
+    ) -> dict[str, Any]:
+        decision = self._evaluator.decide(
+            principal,
+            action,
+            resource,
+            context=context,
+            identity_policies=identity,
+            permission_boundaries=boundaries or None,
+        )
+        outcome = _DECISIONS[decision.result]
+        layers: dict[PolicyKind, Sequence[PolicyLike]] = {
+            PolicyKind.IDENTITY: identity,
+            PolicyKind.BOUNDARY: boundaries,
+        }
+        matched = [_matched(r, layers) for r in decision.reasons if r.effect is not None]
+        missing = _dedupe(
+            key
+            for policy in (*identity, *boundaries)
+            if isinstance(policy, Policy)
+            for key in _considered_keys(policy, action, resource)
+            if key.lower() not in supplied
+        )
+        result: dict[str, Any] = {
+            "EvalActionName": action,
+            "EvalResourceName": resource,
+            "EvalDecision": outcome,
+            "MatchedStatements": matched,
+            "MissingContextValues": missing if resource == "*" else [],
+        }
+        boundary_detail: dict[str, Any] | None = None
+        if boundaries:
+            by_boundary = self._evaluator.decide(
+                principal, action, resource, context=context, identity_policies=boundaries
+            )
+            boundary_detail = {"AllowedByPermissionsBoundary": by_boundary.allowed}
+            result["PermissionsBoundaryDecisionDetail"] = boundary_detail
+        if resource != "*":
+            result["EvalDecisionDetails"] = {}
+            specific: dict[str, Any] = {
+                "EvalResourceName": resource,
+                "EvalResourceDecision": outcome,
+                "MatchedStatements": matched,
+                "MissingContextValues": missing,
+                "EvalDecisionDetails": {},
+            }
+            if boundary_detail is not None:
+                specific["PermissionsBoundaryDecisionDetail"] = boundary_detail
+            result["ResourceSpecificResults"] = [specific]
+        return result
+
+
+def _matched(reason: Reason, layers: Mapping[PolicyKind, Sequence[PolicyLike]]) -> dict[str, Any]:
+    source_id, source_type = _source(reason.policy_name)
+    out: dict[str, Any] = {"SourcePolicyId": source_id, "SourcePolicyType": source_type}
+    policies = layers.get(reason.layer, ())
+    index, statement = reason.policy_index, reason.statement_index
+    if index is None or statement is None or index >= len(policies):
+        return out
+    policy = policies[index]
+    if isinstance(policy, Policy) and policy.text:
+        positions = statement_positions(policy.text)
+        if positions is not None and statement < len(positions):
+            out["StartPosition"], out["EndPosition"] = positions[statement]
+    return out
+
+
+def _considered_keys(policy: Policy, action: str, resource: str) -> list[str]:
+    """Condition keys of the statements covering ``action`` whose Resource matches ``resource``
+    (conditions aside): the keys the decision could depend on."""
+    indexes = []
+    for st in policy.for_action(action.lower()).statements:
+        matcher = st.resources
+        if matcher is None or matcher.matches(resource, {}) is not st.not_resource:
+            indexes.append(st.index)
+    return _condition_keys(policy, indexes)
