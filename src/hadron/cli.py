@@ -33,6 +33,7 @@ from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
+from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
@@ -155,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         authorizer=authorizer,
         extra_handlers=iam_api.handlers()
         | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | RolesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | IamSimulator(store, authorizer).handlers(),
         audit_sink=audit_log.append,
         usage=usage,

@@ -31,8 +31,9 @@ from hadron.authz_map import DEFAULT_REGION, authorization
 from hadron.errors import AccessDenied, ServiceError
 from hadron.iam import Decision, Policy, PolicyLike, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
+from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.store import Store
-from hadron.store.records import policy_arn, user_arn
+from hadron.store.records import policy_arn, role_arn, user_arn
 from hadron.types import Principal
 
 __all__ = ["PolicyAuthorizer", "PolicyCache", "resource_for"]
@@ -57,8 +58,37 @@ _USER_OPERATIONS = frozenset(
         "AttachUserPolicy",
         "DetachUserPolicy",
         "ListAttachedUserPolicies",
+        "TagUser",
+        "UntagUser",
+        "ListUserTags",
     }
 )
+# IAM operations whose resource is the role named by ``RoleName`` (``hadron.iam.roles``).
+_ROLE_OPERATIONS = frozenset(
+    {
+        "CreateRole",
+        "GetRole",
+        "DeleteRole",
+        "UpdateRole",
+        "UpdateRoleDescription",
+        "UpdateAssumeRolePolicy",
+        "PutRolePolicy",
+        "GetRolePolicy",
+        "ListRolePolicies",
+        "DeleteRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "ListAttachedRolePolicies",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+        "TagRole",
+        "UntagRole",
+        "ListRoleTags",
+    }
+)
+# Operations that carry ``Tags`` (aws:RequestTag/…, aws:TagKeys) or ``TagKeys`` (aws:TagKeys).
+_TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole"})
+_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole"})
 # IAM operations whose resource is the principal named by ``PolicySourceArn`` (the simulator).
 _SOURCE_ARN_OPERATIONS = frozenset({"SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"})
 # IAM operations whose resource is the managed policy named by ``PolicyArn``.
@@ -83,13 +113,15 @@ def resource_for(
     user_path: Callable[[str, str], str | None],
     *,
     region: str = DEFAULT_REGION,
+    role_path: Callable[[str, str], str | None] | None = None,
 ) -> str:
     """The resource ARN a request acts on (``*`` where the action has no resource-level
     permission). Non-IAM services: the first resource of ``hadron.authz_map.authorization``
     (``PolicyAuthorizer`` uses all of them, and the map's condition keys).
 
     ``user_path(account_id, user_name)`` returns an existing user's path, else ``None`` (then
-    ``/`` is assumed, as IAM builds the ARN of a user that does not exist from its name).
+    ``/`` is assumed, as IAM builds the ARN of a user that does not exist from its name);
+    ``role_path`` does the same for roles (``None``: every role is taken to be at ``/``).
     """
     if service != "iam":
         mapped = authorization(
@@ -106,6 +138,11 @@ def resource_for(
         if not params.get("UserName"):
             return principal.arn
         return user_arn(account, user_path(account, name) or "/", name)
+    if operation in _ROLE_OPERATIONS:
+        name = str(params["RoleName"])
+        if operation == "CreateRole":
+            return role_arn(account, params.get("Path") or "/", name)
+        return role_arn(account, (role_path or (lambda _a, _n: None))(account, name) or "/", name)
     if operation in _POLICY_OPERATIONS:
         return str(params["PolicyArn"])
     if operation in _SOURCE_ARN_OPERATIONS:
@@ -152,6 +189,10 @@ class PolicyCache:
         """The user's permissions boundary (one policy), or ``()`` when it has none."""
         return self._policies(account_id, user_name)[1]
 
+    def principal_tags(self, account_id: str, user_name: str) -> tuple[tuple[str, str], ...]:
+        """The user's tags (for ``aws:PrincipalTag/<key>``), cached with its policies."""
+        return self._policies(account_id, user_name)[2]
+
     def _policies(self, account_id: str, user_name: str) -> _Loaded:
         key = (account_id, user_name.lower())
         now = self._monotonic()
@@ -180,7 +221,7 @@ class PolicyCache:
     def _load(self, account_id: str, user_name: str) -> _Loaded:
         found = self._store.user_policies(account_id, user_name)
         if found is None:
-            return (), ()
+            return (), (), ()
         inherited = self._store.inherited_policies(account_id, user_name)
         out: list[PolicyLike] = []
         for inline in found.inline:
@@ -196,11 +237,15 @@ class PolicyCache:
         boundaries: tuple[PolicyLike, ...] = ()
         if inherited.boundary is not None:
             boundaries = (_managed(*inherited.boundary),)
-        return tuple(out), boundaries
+        try:
+            tags = tuple(self._store.list_user_tags(account_id, user_name))
+        except ServiceError:  # pragma: no cover - the user was deleted meanwhile
+            tags = ()
+        return tuple(out), boundaries, tags
 
 
-_Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...]]
-"""(identity policies, permissions boundaries) of one user."""
+_Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...], tuple[tuple[str, str], ...]]
+"""(identity policies, permissions boundaries, tags) of one user."""
 
 
 def _managed(arn: str, document: str | None) -> PolicyLike:
@@ -238,6 +283,10 @@ class PolicyAuthorizer:
         user = self._store.get_user(account_id, user_name)
         return None if user is None else user.path
 
+    def _role_path(self, account_id: str, role_name: str) -> str | None:
+        role = self._store.get_role(account_id, role_name)
+        return None if role is None else role.path
+
     def authorize(
         self,
         principal: Principal,
@@ -250,7 +299,10 @@ class PolicyAuthorizer:
         action = iam_action(service, operation)
         resource: str | list[str]
         if service == "iam":
-            resource = resource_for(principal, service, operation, params, self._user_path)
+            resource = resource_for(
+                principal, service, operation, params, self._user_path, role_path=self._role_path
+            )
+            context = {**self._iam_context(principal, operation, params), **(context or {})}
         else:  # resources and service condition keys from the authorization map
             region = str((context or {}).get("aws:RequestedRegion") or DEFAULT_REGION)
             mapped = authorization(
@@ -264,6 +316,25 @@ class PolicyAuthorizer:
         if not decision.allowed:
             named = resource if isinstance(resource, str) else None  # None: the denied one
             raise AccessDenied(decision.denial_message(principal.arn, action, named))
+
+    def _iam_context(
+        self, principal: Principal, operation: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``aws:PrincipalTag/<key>`` of a tagged IAM user caller (read with its policies, so a
+        tag change through the API takes effect on the next request), and the request-tag keys
+        of the tagging operations. Invalid tags are left to the handler to refuse."""
+        values: dict[str, Any] = {}
+        if principal.user_name is not None:
+            tags = self.cache.principal_tags(principal.account_id, principal.user_name)
+            values.update(principal_tag_context(tags))
+        try:
+            if operation in _TAGGING_OPERATIONS and params.get("Tags"):
+                values.update(request_tag_context(validate_tags(params["Tags"])))
+            elif operation in _UNTAGGING_OPERATIONS and params.get("TagKeys"):
+                values["aws:TagKeys"] = tag_keys(params["TagKeys"])
+        except ServiceError:
+            pass
+        return values
 
     def identity_policies(self, principal: Principal) -> tuple[PolicyLike, ...]:
         """The principal's identity policies, as live enforcement gathers them (cached)."""

@@ -175,6 +175,11 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "role_tags",  # migration 0004
+                "user_tags",
+                "role_policy_attachments",
+                "role_policies",
+                "roles",
                 "user_permissions_boundaries",  # migration 0003
                 "group_policy_attachments",
                 "group_policies",

@@ -18,7 +18,7 @@ from .conftest import ACCOUNT, NOW
 
 
 def test_open_applies_migrations(store: SqlStore) -> None:
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
     assert current_revision(store.engine) == head_revision()
     tables = set(inspect(store.engine).get_table_names())
     assert {"accounts", "users", "access_keys", "meta", "alembic_version"} <= tables
@@ -68,6 +68,7 @@ def test_migrations_ship_in_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_credentials.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_iam.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_groups.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0004_roles.py").is_file()
 
 
 def test_sql_store_satisfies_the_protocol(store: SqlStore) -> None:

@@ -29,6 +29,7 @@ from hadron.errors import (
 )
 from hadron.iam import parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES, AwsManagedPolicy
+from hadron.iam.tags import tags_result, validate_tags
 from hadron.store import AccessKey, ManagedPolicy, PolicyVersion, Store, User
 from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
@@ -232,7 +233,7 @@ class IamApi:
     # --- users ------------------------------------------------------------------------------------
 
     def create_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        _unsupported(params, "Tags")
+        tags = validate_tags(params.get("Tags"))  # before anything is stored
         boundary = params.get("PermissionsBoundary")
         if boundary and (
             boundary not in AWS_MANAGED_POLICIES
@@ -249,12 +250,21 @@ class IamApi:
         if boundary:  # hadron.iam.groups handles Put/DeleteUserPermissionsBoundary
             self._store.put_user_permissions_boundary(caller.account_id, user.user_name, boundary)
             self._changed(caller.account_id)
-        return {"User": _user(user, boundary)}
+        result = _user(user, boundary)
+        if tags:  # hadron.iam.roles handles Tag/Untag/ListUserTags
+            self._store.tag_user(caller.account_id, user.user_name, tags)
+            self._changed(caller.account_id)
+            result["Tags"] = tags_result(tags)
+        return {"User": result}
 
     def get_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
         user = self._existing_user(caller.account_id, self._target(caller, params))
         boundary = self._store.get_user_permissions_boundary(caller.account_id, user.user_name)
-        return {"User": _user(user, boundary)}
+        result = _user(user, boundary)
+        tags = self._store.list_user_tags(caller.account_id, user.user_name)
+        if tags:
+            result["Tags"] = tags_result(tags)
+        return {"User": result}
 
     def list_users(self, caller: Principal, params: Mapping[str, Any]) -> Result:
         users = self._store.list_users(caller.account_id, params.get("PathPrefix") or "/")

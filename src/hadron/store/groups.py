@@ -37,6 +37,7 @@ from hadron.store.schema import (
     group_policy_attachments,
     groups,
     policy_versions,
+    roles,
     user_permissions_boundaries,
     users,
 )
@@ -465,7 +466,8 @@ class SqlGroups:
         return arn
 
     def count_boundary_uses(self, account_id: str, arn: str) -> int:
-        """How many users of ``account_id`` have ``arn`` as their permissions boundary."""
+        """How many users and roles of ``account_id`` have ``arn`` as their permissions
+        boundary."""
         with transactions.read(self._engine) as conn:
             count: int = conn.execute(
                 select(func.count())
@@ -474,6 +476,11 @@ class SqlGroups:
                     user_permissions_boundaries.c.account_id == account_id,
                     user_permissions_boundaries.c.policy_arn == arn,
                 )
+            ).scalar_one()
+            count += conn.execute(  # roles (hadron.store.roles)
+                select(func.count())
+                .select_from(roles)
+                .where(roles.c.account_id == account_id, roles.c.permissions_boundary == arn)
             ).scalar_one()
         return count
 

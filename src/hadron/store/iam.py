@@ -43,6 +43,8 @@ from hadron.store.schema import (
     group_policy_attachments,
     managed_policies,
     policy_versions,
+    role_policy_attachments,
+    roles,
     user_permissions_boundaries,
     user_policies,
     user_policy_attachments,
@@ -233,6 +235,11 @@ class SqlIam:
                     user_permissions_boundaries.c.policy_arn == arn,
                 )
             ).scalar_one()
+            in_use += conn.execute(  # as a role's permissions boundary (hadron.store.roles)
+                select(func.count())
+                .select_from(roles)
+                .where(roles.c.account_id == account_id, roles.c.permissions_boundary == arn)
+            ).scalar_one()
             if self._attachments(conn, account_id, arn) or in_use:
                 raise DeleteConflict("Cannot delete a policy attached to entities.")
             versions = conn.execute(
@@ -268,9 +275,10 @@ class SqlIam:
 
     @staticmethod
     def _attachments(conn: Connection, account_id: str, arn: str) -> int:
-        """Users and groups (``hadron.store.groups``) ``arn`` is attached to."""
+        """Users, groups (``hadron.store.groups``) and roles (``hadron.store.roles``) ``arn`` is
+        attached to."""
         count = 0
-        for table in (user_policy_attachments, group_policy_attachments):
+        for table in (user_policy_attachments, group_policy_attachments, role_policy_attachments):
             found: int = conn.execute(
                 select(func.count())
                 .select_from(table)

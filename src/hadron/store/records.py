@@ -22,10 +22,12 @@ __all__ = [
     "KeyUsage",
     "ManagedPolicy",
     "PolicyVersion",
+    "Role",
     "User",
     "UserPolicies",
     "group_arn",
     "policy_arn",
+    "role_arn",
     "user_arn",
 ]
 
@@ -145,3 +147,26 @@ class Group:
     path: str
     arn: str
     created_at: datetime
+
+
+def role_arn(account_id: str, path: str, role_name: str) -> str:
+    """``arn:aws:iam::<account>:role<path><name>``; ``path`` starts and ends with ``/``."""
+    return f"arn:aws:iam::{account_id}:role{path}{role_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """An IAM role (``hadron.store.roles``); ``trust_policy`` is the text as submitted and
+    ``tags`` are ``(key, value)`` pairs in key order."""
+
+    account_id: str
+    role_name: str
+    role_id: str
+    path: str
+    arn: str
+    description: str | None
+    max_session_duration: int
+    trust_policy: str
+    permissions_boundary: str | None
+    created_at: datetime
+    tags: tuple[tuple[str, str], ...] = ()

@@ -41,9 +41,14 @@ __all__ = [
     "meta",
     "metadata",
     "policy_versions",
+    "role_policies",
+    "role_policy_attachments",
+    "role_tags",
+    "roles",
     "user_permissions_boundaries",
     "user_policies",
     "user_policy_attachments",
+    "user_tags",
     "users",
 ]
 
@@ -299,4 +304,91 @@ user_permissions_boundaries = Table(
         ondelete="CASCADE",
     ),
     Index(None, "account_id", "policy_arn"),
+)
+
+# --- IAM roles and tags (migration 0004) ---------------------------------------------------------
+
+# Roles: names unique case-insensitively per account (``role_name_key`` is the lower-case form).
+# The trust policy is kept exactly as submitted; ``permissions_boundary`` is a managed policy ARN.
+roles = Table(
+    "roles",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("role_name", String(64), nullable=False),
+    Column("role_id", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("trust_policy", String, nullable=False),
+    Column("permissions_boundary", String(2048), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "permissions_boundary"),
+)
+
+# Inline policies embedded in a role; names are case-sensitive, as in IAM.
+role_policies = Table(
+    "role_policies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", String, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "role_name_key"],
+        ["roles.account_id", "roles.role_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Managed policies attached to a role, by ARN (as ``user_policy_attachments``).
+role_policy_attachments = Table(
+    "role_policy_attachments",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("attached_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "role_name_key"],
+        ["roles.account_id", "roles.role_name_key"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "policy_arn"),
+)
+
+# Tags of a user / a role: keys unique case-insensitively (``tag_key_lower``), case preserved.
+user_tags = Table(
+    "user_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+role_tags = Table(
+    "role_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "role_name_key"],
+        ["roles.account_id", "roles.role_name_key"],
+        ondelete="CASCADE",
+    ),
 )

@@ -17,12 +17,13 @@ from hadron.store import transactions
 from hadron.store.credentials import SqlCredentials
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
+from hadron.store.roles import SqlRoles
 from hadron.store.schema import meta
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials, SqlIam, SqlGroups):
+class SqlStore(SqlCredentials, SqlIam, SqlGroups, SqlRoles):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(
