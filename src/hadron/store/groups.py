@@ -6,7 +6,7 @@ boundary), §6 (operations, quotas, error codes). Same rules as ``hadron.store.i
 method is one transaction, documents are validated by the caller before they reach this module
 and kept exactly as submitted, group names are unique case-insensitively, inline policy names are
 case-sensitive. Attachment counts (``AttachmentCount``, DeletePolicy's conflict check) include
-group attachments: ``SqlIam._attachments`` counts both tables.
+group attachments: ``SqlPolicies._attachments`` counts both tables.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, No
 from hadron.iam import policy_size
 from hadron.keys import RNG, generate_unique_id
 from hadron.store import transactions
-from hadron.store.iam import SqlIam, split_policy_arn
+from hadron.store.iam import SqlIam
+from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
     Group,
     InlinePolicy,
@@ -365,7 +366,7 @@ class SqlGroups:
             key = self._group_key(conn, account_id, group_name)
             parts = split_policy_arn(arn)
             if parts is None or (
-                parts[0] != "aws" and SqlIam._policy_row(conn, account_id, arn) is None
+                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
             ):
                 raise _not_attachable(arn)
             attached = set(
@@ -426,7 +427,7 @@ class SqlGroups:
             key = SqlIam._user_key(conn, account_id, user_name)
             parts = split_policy_arn(arn)
             if parts is None or (
-                parts[0] != "aws" and SqlIam._policy_row(conn, account_id, arn) is None
+                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
             ):
                 raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
             where = (
@@ -545,7 +546,7 @@ class SqlGroups:
         parts = split_policy_arn(arn)
         if parts is not None and parts[0] == "aws":
             return None
-        row = SqlIam._policy_row(conn, account_id, arn)
+        row = SqlPolicies._policy_row(conn, account_id, arn)
         if row is None:  # pragma: no cover - DeletePolicy refuses policies in use
             return "{}"
         document: str = conn.execute(

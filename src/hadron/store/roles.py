@@ -6,8 +6,8 @@ Layer 3 (store, edge). Spec: security.md §3.1 (what STS needs of a role), §4.3
 transaction, documents are validated by the caller (``parse_policy(kind="trust"|"identity")``)
 before they reach this module and kept exactly as submitted, role names are unique
 case-insensitively, inline policy names are case-sensitive. Attachment counts and DeletePolicy's
-conflict check include role attachments and role boundaries (``SqlIam._attachments``,
-``SqlIam.delete_policy``). Tag keys are unique case-insensitively with their case preserved; a
+conflict check include role attachments and role boundaries (``SqlPolicies._attachments``,
+``SqlPolicies.delete_policy``). Tag keys are unique case-insensitively with their case preserved; a
 later value (and spelling) for a key replaces the earlier one. Validating a tag's characters and
 lengths is the caller's job (``hadron.iam.tags``); the per-entity quota is checked here.
 """
@@ -25,7 +25,8 @@ from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, No
 from hadron.iam import policy_size
 from hadron.keys import RNG, generate_unique_id
 from hadron.store import transactions
-from hadron.store.iam import SqlIam, split_policy_arn
+from hadron.store.iam import SqlIam
+from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import InlinePolicy, Role, role_arn
 from hadron.store.schema import (
     role_policies,
@@ -290,7 +291,7 @@ class SqlRoles:
     def _check_boundary(conn: Connection, account_id: str, arn: str) -> None:
         parts = split_policy_arn(arn)
         if parts is None or (
-            parts[0] != "aws" and SqlIam._policy_row(conn, account_id, arn) is None
+            parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
         ):
             raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
 
@@ -378,7 +379,7 @@ class SqlRoles:
             key = self._role_key(conn, account_id, role_name)
             parts = split_policy_arn(arn)
             if parts is None or (
-                parts[0] != "aws" and SqlIam._policy_row(conn, account_id, arn) is None
+                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
             ):
                 raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
             attached = set(

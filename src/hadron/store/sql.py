@@ -17,13 +17,14 @@ from hadron.store import transactions
 from hadron.store.credentials import SqlCredentials
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
+from hadron.store.policies import SqlPolicies
 from hadron.store.roles import SqlRoles
 from hadron.store.schema import meta
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials, SqlIam, SqlGroups, SqlRoles):
+class SqlStore(SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(
