@@ -13,13 +13,10 @@ deletion calls ``forget_key(access_key_id)`` so the credential cache drops the k
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 
 from hadron.errors import (
     InvalidInput,
@@ -27,8 +24,10 @@ from hadron.errors import (
     NotImplementedOperation,
     UnmodifiableEntity,
 )
+from hadron.iam import entity_policies as ep
 from hadron.iam import parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES, AwsManagedPolicy
+from hadron.iam.results import _encode, _page
 from hadron.iam.tags import tags_result, validate_tags
 from hadron.store import AccessKey, ManagedPolicy, PolicyVersion, Store, User
 from hadron.store.iam import split_policy_arn
@@ -39,32 +38,6 @@ __all__ = ["Handler", "IamApi"]
 Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
 Result = dict[str, Any]
 RNG = Callable[[int], bytes]
-T = TypeVar("T")
-
-_DEFAULT_MAX_ITEMS = 100
-
-
-def _encode(document: str) -> str:
-    return quote(document, safe="")
-
-
-def _page(items: Sequence[T], params: Mapping[str, Any]) -> tuple[Sequence[T], Result]:
-    """One page of ``items`` after ``Marker`` (an opaque offset), at most ``MaxItems`` long."""
-    start = 0
-    marker = params.get("Marker")
-    if marker is not None:
-        try:
-            start = int(base64.urlsafe_b64decode(marker.encode("ascii")).decode("ascii"))
-        except (ValueError, UnicodeError, binascii.Error):
-            raise InvalidInput("Invalid Marker.") from None
-        if start < 0:
-            raise InvalidInput("Invalid Marker.")
-    size = int(params.get("MaxItems") or _DEFAULT_MAX_ITEMS)
-    page = items[start : start + size]
-    extra: Result = {"IsTruncated": start + size < len(items)}
-    if extra["IsTruncated"]:
-        extra["Marker"] = base64.urlsafe_b64encode(str(start + size).encode()).decode("ascii")
-    return page, extra
 
 
 def _user(user: User, boundary: str | None = None) -> Result:
@@ -315,33 +288,24 @@ class IamApi:
     # --- inline policies --------------------------------------------------------------------------
 
     def put_user_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        document = str(params["PolicyDocument"])
-        parse_policy(document, kind="identity")  # raises MalformedPolicyDocument; nothing stored
-        self._store.put_user_policy(
-            caller.account_id, params["UserName"], params["PolicyName"], document
-        )
-        self._changed(caller.account_id)
+        ep.put_inline_policy(ep.USER, self._store.put_user_policy, self._changed, caller, params)
 
     def get_user_policy(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        user = self._existing_user(caller.account_id, params["UserName"])
-        name = params["PolicyName"]
-        found = self._store.get_user_policy(caller.account_id, user.user_name, name)
-        if found is None:
-            raise NoSuchEntity(f"The user policy with name {name} cannot be found.")
-        return {
-            "UserName": user.user_name,
-            "PolicyName": found.policy_name,
-            "PolicyDocument": _encode(found.document),
-        }
+        return ep.get_inline_policy(
+            ep.USER,
+            self._store.get_user_policy,
+            lambda account_id, name: self._existing_user(account_id, name).user_name,
+            caller,
+            params,
+        )
 
     def list_user_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        names = self._store.list_user_policies(caller.account_id, params["UserName"])
-        page, extra = _page(names, params)
-        return {"PolicyNames": list(page), **extra}
+        return ep.list_inline_policies(ep.USER, self._store.list_user_policies, caller, params)
 
     def delete_user_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.delete_user_policy(caller.account_id, params["UserName"], params["PolicyName"])
-        self._changed(caller.account_id)
+        ep.delete_inline_policy(
+            ep.USER, self._store.delete_user_policy, self._changed, caller, params
+        )
 
     # --- managed policies -------------------------------------------------------------------------
 
@@ -443,24 +407,14 @@ class IamApi:
     # --- attachments ------------------------------------------------------------------------------
 
     def attach_user_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        arn = params["PolicyArn"]
-        parts = split_policy_arn(arn)
-        if parts is not None and parts[0] == "aws" and arn not in AWS_MANAGED_POLICIES:
-            raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-        self._store.attach_user_policy(caller.account_id, params["UserName"], arn, self._clock())
-        self._changed(caller.account_id)
+        ep.attach_policy(
+            ep.USER, self._store.attach_user_policy, self._clock, self._changed, caller, params
+        )
 
     def detach_user_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.detach_user_policy(caller.account_id, params["UserName"], params["PolicyArn"])
-        self._changed(caller.account_id)
+        ep.detach_policy(ep.USER, self._store.detach_user_policy, self._changed, caller, params)
 
     def list_attached_user_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        arns = self._store.list_attached_user_policies(caller.account_id, params["UserName"])
-        prefix = params.get("PathPrefix") or "/"
-        attached = []
-        for arn in arns:
-            parts = split_policy_arn(arn)
-            if parts is not None and parts[1].startswith(prefix):
-                attached.append({"PolicyName": parts[2], "PolicyArn": arn})
-        page, extra = _page(attached, params)
-        return {"AttachedPolicies": list(page), **extra}
+        return ep.list_attached_policies(
+            ep.USER, self._store.list_attached_user_policies, caller, params
+        )

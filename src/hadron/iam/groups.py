@@ -18,11 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from hadron.errors import NoSuchEntity
-from hadron.iam import parse_policy
-from hadron.iam.api import Handler, _encode, _page, _user
-from hadron.iam.managed import AWS_MANAGED_POLICIES
+from hadron.iam import entity_policies as ep
+from hadron.iam.api import Handler, _user
+from hadron.iam.results import _page
 from hadron.store import Group, Store
-from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
 
 __all__ = ["GroupsApi"]
@@ -38,12 +37,6 @@ def _group(group: Group) -> Result:
         "Arn": group.arn,
         "CreateDate": group.created_at,
     }
-
-
-def _aws_policy_missing(arn: str) -> bool:
-    """Whether ``arn`` names an AWS managed policy Hadron does not ship."""
-    parts = split_policy_arn(arn)
-    return parts is not None and parts[0] == "aws" and arn not in AWS_MANAGED_POLICIES
 
 
 class GroupsApi:
@@ -138,65 +131,45 @@ class GroupsApi:
     # --- group inline policies --------------------------------------------------------------------
 
     def put_group_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        document = str(params["PolicyDocument"])
-        parse_policy(document, kind="identity")  # raises MalformedPolicyDocument; nothing stored
-        self._store.put_group_policy(
-            caller.account_id, params["GroupName"], params["PolicyName"], document
-        )
-        self._changed(caller.account_id)
+        ep.put_inline_policy(ep.GROUP, self._store.put_group_policy, self._changed, caller, params)
 
     def get_group_policy(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        group = self._existing_group(caller.account_id, params["GroupName"])
-        name = params["PolicyName"]
-        found = self._store.get_group_policy(caller.account_id, group.group_name, name)
-        if found is None:
-            raise NoSuchEntity(f"The group policy with name {name} cannot be found.")
-        return {
-            "GroupName": group.group_name,
-            "PolicyName": found.policy_name,
-            "PolicyDocument": _encode(found.document),
-        }
+        return ep.get_inline_policy(
+            ep.GROUP,
+            self._store.get_group_policy,
+            lambda account_id, name: self._existing_group(account_id, name).group_name,
+            caller,
+            params,
+        )
 
     def list_group_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        names = self._store.list_group_policies(caller.account_id, params["GroupName"])
-        page, extra = _page(names, params)
-        return {"PolicyNames": list(page), **extra}
+        return ep.list_inline_policies(ep.GROUP, self._store.list_group_policies, caller, params)
 
     def delete_group_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.delete_group_policy(
-            caller.account_id, params["GroupName"], params["PolicyName"]
+        ep.delete_inline_policy(
+            ep.GROUP, self._store.delete_group_policy, self._changed, caller, params
         )
-        self._changed(caller.account_id)
 
     # --- group attachments ------------------------------------------------------------------------
 
     def attach_group_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        arn = params["PolicyArn"]
-        if _aws_policy_missing(arn):
-            raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-        self._store.attach_group_policy(caller.account_id, params["GroupName"], arn, self._clock())
-        self._changed(caller.account_id)
+        ep.attach_policy(
+            ep.GROUP, self._store.attach_group_policy, self._clock, self._changed, caller, params
+        )
 
     def detach_group_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.detach_group_policy(caller.account_id, params["GroupName"], params["PolicyArn"])
-        self._changed(caller.account_id)
+        ep.detach_policy(ep.GROUP, self._store.detach_group_policy, self._changed, caller, params)
 
     def list_attached_group_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        arns = self._store.list_attached_group_policies(caller.account_id, params["GroupName"])
-        prefix = params.get("PathPrefix") or "/"
-        attached = []
-        for arn in arns:
-            parts = split_policy_arn(arn)
-            if parts is not None and parts[1].startswith(prefix):
-                attached.append({"PolicyName": parts[2], "PolicyArn": arn})
-        page, extra = _page(attached, params)
-        return {"AttachedPolicies": list(page), **extra}
+        return ep.list_attached_policies(
+            ep.GROUP, self._store.list_attached_group_policies, caller, params
+        )
 
     # --- permissions boundaries -------------------------------------------------------------------
 
     def put_user_permissions_boundary(self, caller: Principal, params: Mapping[str, Any]) -> None:
         arn = params["PermissionsBoundary"]
-        if _aws_policy_missing(arn):
+        if ep.aws_policy_missing(arn):
             raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
         self._store.put_user_permissions_boundary(caller.account_id, params["UserName"], arn)
         self._changed(caller.account_id)

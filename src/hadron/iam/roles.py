@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from hadron.errors import NoSuchEntity, ValidationError
+from hadron.iam import entity_policies as ep
 from hadron.iam import parse_policy
-from hadron.iam.api import Handler, _encode, _page
-from hadron.iam.managed import AWS_MANAGED_POLICIES
+from hadron.iam.api import Handler
+from hadron.iam.results import _encode, _page
 from hadron.iam.tags import tag_keys, tags_result, validate_tags
 from hadron.store import Role, Store
-from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
 
 __all__ = ["RolesApi"]
@@ -76,12 +76,6 @@ def _session_duration(params: Mapping[str, Any]) -> int | None:
             f"satisfy constraint: Member must have value less than or equal to {_MAX_SESSION}"
         )
     return seconds
-
-
-def _aws_missing(arn: str) -> bool:
-    """Whether ``arn`` names an AWS managed policy Hadron does not ship."""
-    parts = split_policy_arn(arn)
-    return parts is not None and parts[0] == "aws" and arn not in AWS_MANAGED_POLICIES
 
 
 class RolesApi:
@@ -141,7 +135,7 @@ class RolesApi:
         duration = _session_duration(params)
         tags = validate_tags(params.get("Tags"))
         boundary = params.get("PermissionsBoundary") or None
-        if boundary and _aws_missing(boundary):
+        if boundary and ep.aws_policy_missing(boundary):
             raise NoSuchEntity(f"Scope ARN: {boundary} does not exist or is not attachable.")
         role = self._store.create_role(
             caller.account_id,
@@ -195,63 +189,45 @@ class RolesApi:
     # --- role inline policies ---------------------------------------------------------------------
 
     def put_role_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        document = str(params["PolicyDocument"])
-        parse_policy(document, kind="identity")
-        self._store.put_role_policy(
-            caller.account_id, params["RoleName"], params["PolicyName"], document
-        )
-        self._changed(caller.account_id)
+        ep.put_inline_policy(ep.ROLE, self._store.put_role_policy, self._changed, caller, params)
 
     def get_role_policy(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        role = self._existing_role(caller.account_id, params["RoleName"])
-        name = params["PolicyName"]
-        found = self._store.get_role_policy(caller.account_id, role.role_name, name)
-        if found is None:
-            raise NoSuchEntity(f"The role policy with name {name} cannot be found.")
-        return {
-            "RoleName": role.role_name,
-            "PolicyName": found.policy_name,
-            "PolicyDocument": _encode(found.document),
-        }
+        return ep.get_inline_policy(
+            ep.ROLE,
+            self._store.get_role_policy,
+            lambda account_id, name: self._existing_role(account_id, name).role_name,
+            caller,
+            params,
+        )
 
     def list_role_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        names = self._store.list_role_policies(caller.account_id, params["RoleName"])
-        page, extra = _page(names, params)
-        return {"PolicyNames": list(page), **extra}
+        return ep.list_inline_policies(ep.ROLE, self._store.list_role_policies, caller, params)
 
     def delete_role_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.delete_role_policy(caller.account_id, params["RoleName"], params["PolicyName"])
-        self._changed(caller.account_id)
+        ep.delete_inline_policy(
+            ep.ROLE, self._store.delete_role_policy, self._changed, caller, params
+        )
 
     # --- role attachments -------------------------------------------------------------------------
 
     def attach_role_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        arn = params["PolicyArn"]
-        if _aws_missing(arn):
-            raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-        self._store.attach_role_policy(caller.account_id, params["RoleName"], arn, self._clock())
-        self._changed(caller.account_id)
+        ep.attach_policy(
+            ep.ROLE, self._store.attach_role_policy, self._clock, self._changed, caller, params
+        )
 
     def detach_role_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
-        self._store.detach_role_policy(caller.account_id, params["RoleName"], params["PolicyArn"])
-        self._changed(caller.account_id)
+        ep.detach_policy(ep.ROLE, self._store.detach_role_policy, self._changed, caller, params)
 
     def list_attached_role_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        arns = self._store.list_attached_role_policies(caller.account_id, params["RoleName"])
-        prefix = params.get("PathPrefix") or "/"
-        attached = []
-        for arn in arns:
-            parts = split_policy_arn(arn)
-            if parts is not None and parts[1].startswith(prefix):
-                attached.append({"PolicyName": parts[2], "PolicyArn": arn})
-        page, extra = _page(attached, params)
-        return {"AttachedPolicies": list(page), **extra}
+        return ep.list_attached_policies(
+            ep.ROLE, self._store.list_attached_role_policies, caller, params
+        )
 
     # --- role permissions boundaries --------------------------------------------------------------
 
     def put_role_permissions_boundary(self, caller: Principal, params: Mapping[str, Any]) -> None:
         arn = params["PermissionsBoundary"]
-        if _aws_missing(arn):
+        if ep.aws_policy_missing(arn):
             raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
         self._store.put_role_permissions_boundary(caller.account_id, params["RoleName"], arn)
         self._changed(caller.account_id)

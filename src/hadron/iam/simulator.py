@@ -47,11 +47,12 @@ from hadron.errors import (
     NotImplementedOperation,
     ServiceError,
 )
-from hadron.iam.api import Handler, _page
+from hadron.iam.api import Handler
 from hadron.iam.context import ContextValue
 from hadron.iam.decision import Decision, Reason, Result
 from hadron.iam.kinds import PolicyKind
 from hadron.iam.policy import Policy, PolicyLike, parse_policy
+from hadron.iam.results import _page
 from hadron.types import Principal
 
 __all__ = ["Evaluator", "IamSimulator", "UserRecord", "Users", "statement_positions"]

@@ -19,9 +19,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
 from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
-from hadron.iam import policy_size
 from hadron.keys import RNG, generate_unique_id
-from hadron.store import transactions
+from hadron.store import entity_policies, transactions
+from hadron.store.entity_policies import EntityKind
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
@@ -77,10 +77,6 @@ class InheritedPolicies:
 
 def _group_missing(group_name: str) -> NoSuchEntity:
     return NoSuchEntity(f"The group with name {group_name} cannot be found.")
-
-
-def _not_attachable(arn: str) -> NoSuchEntity:
-    return NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
 
 
 def _group(row: Row[Any]) -> Group:
@@ -279,144 +275,48 @@ class SqlGroups:
             ).all()
         return [_group(r) for r in rows]
 
-    # --- group inline policies --------------------------------------------------------------------
+    # --- group inline policies and attachments (``hadron.store.entity_policies``) -----------------
 
     def put_group_policy(
         self, account_id: str, group_name: str, policy_name: str, document: str
     ) -> None:
         """Create or replace an inline policy, within the group's aggregate size quota."""
-        with transactions.write(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            others = conn.execute(
-                select(group_policies.c.document).where(
-                    group_policies.c.account_id == account_id,
-                    group_policies.c.group_name_key == key,
-                    group_policies.c.policy_name != policy_name,
-                )
-            ).scalars()
-            total = policy_size(document) + sum(policy_size(d) for d in others)
-            if total > MAX_GROUP_INLINE_BYTES:
-                raise LimitExceeded(
-                    f"Maximum policy size of {MAX_GROUP_INLINE_BYTES} bytes exceeded for group "
-                    f"{group_name}"
-                )
-            where = (
-                group_policies.c.account_id == account_id,
-                group_policies.c.group_name_key == key,
-                group_policies.c.policy_name == policy_name,
-            )
-            replaced = conn.execute(update(group_policies).where(*where).values(document=document))
-            if replaced.rowcount == 0:
-                conn.execute(
-                    group_policies.insert().values(
-                        account_id=account_id,
-                        group_name_key=key,
-                        policy_name=policy_name,
-                        document=document,
-                    )
-                )
+        entity_policies.put_inline_policy(
+            self._engine, GROUP_KIND, account_id, group_name, policy_name, document
+        )
 
     def get_group_policy(
         self, account_id: str, group_name: str, policy_name: str
     ) -> InlinePolicy | None:
-        with transactions.read(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            document = conn.execute(
-                select(group_policies.c.document).where(
-                    group_policies.c.account_id == account_id,
-                    group_policies.c.group_name_key == key,
-                    group_policies.c.policy_name == policy_name,
-                )
-            ).scalar_one_or_none()
-        return None if document is None else InlinePolicy(policy_name, document)
+        return entity_policies.get_inline_policy(
+            self._engine, GROUP_KIND, account_id, group_name, policy_name
+        )
 
     def list_group_policies(self, account_id: str, group_name: str) -> list[str]:
-        with transactions.read(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            names = conn.execute(
-                select(group_policies.c.policy_name)
-                .where(
-                    group_policies.c.account_id == account_id,
-                    group_policies.c.group_name_key == key,
-                )
-                .order_by(group_policies.c.policy_name)
-            ).scalars()
-            return list(names)
+        return entity_policies.list_inline_policies(
+            self._engine, GROUP_KIND, account_id, group_name
+        )
 
     def delete_group_policy(self, account_id: str, group_name: str, policy_name: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            result = conn.execute(
-                delete(group_policies).where(
-                    group_policies.c.account_id == account_id,
-                    group_policies.c.group_name_key == key,
-                    group_policies.c.policy_name == policy_name,
-                )
-            )
-            if result.rowcount != 1:
-                raise NoSuchEntity(f"The group policy with name {policy_name} cannot be found.")
-
-    # --- group attachments ------------------------------------------------------------------------
+        entity_policies.delete_inline_policy(
+            self._engine, GROUP_KIND, account_id, group_name, policy_name
+        )
 
     def attach_group_policy(
         self, account_id: str, group_name: str, arn: str, now: datetime
     ) -> None:
-        """Attach a managed policy by ARN (rules as ``SqlIam.attach_user_policy``)."""
-        with transactions.write(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            parts = split_policy_arn(arn)
-            if parts is None or (
-                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
-            ):
-                raise _not_attachable(arn)
-            attached = set(
-                conn.execute(
-                    select(group_policy_attachments.c.policy_arn).where(
-                        group_policy_attachments.c.account_id == account_id,
-                        group_policy_attachments.c.group_name_key == key,
-                    )
-                ).scalars()
-            )
-            if arn in attached:
-                return
-            if len(attached) >= MAX_MANAGED_POLICIES_PER_GROUP:
-                raise LimitExceeded(
-                    f"Cannot exceed quota for PoliciesPerGroup: {MAX_MANAGED_POLICIES_PER_GROUP}"
-                )
-            conn.execute(
-                group_policy_attachments.insert().values(
-                    account_id=account_id, group_name_key=key, policy_arn=arn, attached_at=now
-                )
-            )
+        """Attach a managed policy by ARN. A customer managed ARN must exist in ``account_id``;
+        an AWS managed ARN is the caller's to check. Attaching twice is a no-op, as in IAM."""
+        entity_policies.attach_policy(self._engine, GROUP_KIND, account_id, group_name, arn, now)
 
     def detach_group_policy(self, account_id: str, group_name: str, arn: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            result = conn.execute(
-                delete(group_policy_attachments).where(
-                    group_policy_attachments.c.account_id == account_id,
-                    group_policy_attachments.c.group_name_key == key,
-                    group_policy_attachments.c.policy_arn == arn,
-                )
-            )
-            if result.rowcount != 1:
-                raise NoSuchEntity(f"Policy {arn} was not found.")
+        entity_policies.detach_policy(self._engine, GROUP_KIND, account_id, group_name, arn)
 
     def list_attached_group_policies(self, account_id: str, group_name: str) -> list[str]:
         """The ARNs attached to the group, in attachment order."""
-        with transactions.read(self._engine) as conn:
-            key = self._group_key(conn, account_id, group_name)
-            arns = conn.execute(
-                select(group_policy_attachments.c.policy_arn)
-                .where(
-                    group_policy_attachments.c.account_id == account_id,
-                    group_policy_attachments.c.group_name_key == key,
-                )
-                .order_by(
-                    group_policy_attachments.c.attached_at, group_policy_attachments.c.policy_arn
-                )
-            ).scalars()
-            return list(arns)
+        return entity_policies.list_attached_policies(
+            self._engine, GROUP_KIND, account_id, group_name
+        )
 
     # --- permissions boundaries -------------------------------------------------------------------
 
@@ -557,3 +457,16 @@ class SqlGroups:
             )
         ).scalar_one()
         return document
+
+
+GROUP_KIND: Final = EntityKind(
+    noun="group",
+    quota_name="PoliciesPerGroup",
+    key_column="group_name_key",
+    inline=group_policies,
+    attachments=group_policy_attachments,
+    max_inline_bytes=MAX_GROUP_INLINE_BYTES,
+    max_attached=MAX_MANAGED_POLICIES_PER_GROUP,
+    key_of=SqlGroups._group_key,
+)
+"""Groups' inline policies and attachments (``hadron.store.entity_policies``)."""

@@ -18,13 +18,14 @@ Layer 3 (store, edge). Spec: security.md §6 (operations, quotas, error codes).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select
 
-from hadron.errors import DeleteConflict, LimitExceeded, NoSuchEntity
-from hadron.iam import policy_size
-from hadron.store import transactions
-from hadron.store.policies import SqlPolicies, _policy_missing, split_policy_arn
+from hadron.errors import DeleteConflict, NoSuchEntity
+from hadron.store import entity_policies, transactions
+from hadron.store.entity_policies import EntityKind
+from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
     MAX_MANAGED_POLICIES_PER_USER,
     InlinePolicy,
@@ -113,142 +114,44 @@ class SqlIam:
             raise _user_missing(user_name)
         return key
 
-    # --- user inline policies ---------------------------------------------------------------------
+    # --- user inline policies and attachments (``hadron.store.entity_policies``) ------------------
 
     def put_user_policy(
         self, account_id: str, user_name: str, policy_name: str, document: str
     ) -> None:
         """Create or replace an inline policy, within the user's aggregate size quota."""
-        with transactions.write(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            others = conn.execute(
-                select(user_policies.c.document).where(
-                    user_policies.c.account_id == account_id,
-                    user_policies.c.user_name_key == key,
-                    user_policies.c.policy_name != policy_name,
-                )
-            ).scalars()
-            total = policy_size(document) + sum(policy_size(d) for d in others)
-            if total > MAX_USER_INLINE_BYTES:
-                raise LimitExceeded(
-                    f"Maximum policy size of {MAX_USER_INLINE_BYTES} bytes exceeded for user "
-                    f"{user_name}"
-                )
-            where = (
-                user_policies.c.account_id == account_id,
-                user_policies.c.user_name_key == key,
-                user_policies.c.policy_name == policy_name,
-            )
-            replaced = conn.execute(update(user_policies).where(*where).values(document=document))
-            if replaced.rowcount == 0:
-                conn.execute(
-                    user_policies.insert().values(
-                        account_id=account_id,
-                        user_name_key=key,
-                        policy_name=policy_name,
-                        document=document,
-                    )
-                )
+        entity_policies.put_inline_policy(
+            self._engine, USER_KIND, account_id, user_name, policy_name, document
+        )
 
     def get_user_policy(
         self, account_id: str, user_name: str, policy_name: str
     ) -> InlinePolicy | None:
-        with transactions.read(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            document = conn.execute(
-                select(user_policies.c.document).where(
-                    user_policies.c.account_id == account_id,
-                    user_policies.c.user_name_key == key,
-                    user_policies.c.policy_name == policy_name,
-                )
-            ).scalar_one_or_none()
-        return None if document is None else InlinePolicy(policy_name, document)
+        return entity_policies.get_inline_policy(
+            self._engine, USER_KIND, account_id, user_name, policy_name
+        )
 
     def list_user_policies(self, account_id: str, user_name: str) -> list[str]:
-        with transactions.read(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            names = conn.execute(
-                select(user_policies.c.policy_name)
-                .where(
-                    user_policies.c.account_id == account_id, user_policies.c.user_name_key == key
-                )
-                .order_by(user_policies.c.policy_name)
-            ).scalars()
-            return list(names)
+        return entity_policies.list_inline_policies(self._engine, USER_KIND, account_id, user_name)
 
     def delete_user_policy(self, account_id: str, user_name: str, policy_name: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            result = conn.execute(
-                delete(user_policies).where(
-                    user_policies.c.account_id == account_id,
-                    user_policies.c.user_name_key == key,
-                    user_policies.c.policy_name == policy_name,
-                )
-            )
-            if result.rowcount != 1:
-                raise NoSuchEntity(f"The user policy with name {policy_name} cannot be found.")
-
-    # --- attachments ------------------------------------------------------------------------------
+        entity_policies.delete_inline_policy(
+            self._engine, USER_KIND, account_id, user_name, policy_name
+        )
 
     def attach_user_policy(self, account_id: str, user_name: str, arn: str, now: datetime) -> None:
         """Attach a managed policy by ARN. A customer managed ARN must exist in ``account_id``;
         an AWS managed ARN is the caller's to check. Attaching twice is a no-op, as in IAM."""
-        with transactions.write(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            parts = split_policy_arn(arn)
-            if parts is None or (
-                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
-            ):
-                raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-            attached = set(
-                conn.execute(
-                    select(user_policy_attachments.c.policy_arn).where(
-                        user_policy_attachments.c.account_id == account_id,
-                        user_policy_attachments.c.user_name_key == key,
-                    )
-                ).scalars()
-            )
-            if arn in attached:
-                return
-            if len(attached) >= MAX_MANAGED_POLICIES_PER_USER:
-                raise LimitExceeded(
-                    f"Cannot exceed quota for PoliciesPerUser: {MAX_MANAGED_POLICIES_PER_USER}"
-                )
-            conn.execute(
-                user_policy_attachments.insert().values(
-                    account_id=account_id, user_name_key=key, policy_arn=arn, attached_at=now
-                )
-            )
+        entity_policies.attach_policy(self._engine, USER_KIND, account_id, user_name, arn, now)
 
     def detach_user_policy(self, account_id: str, user_name: str, arn: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            result = conn.execute(
-                delete(user_policy_attachments).where(
-                    user_policy_attachments.c.account_id == account_id,
-                    user_policy_attachments.c.user_name_key == key,
-                    user_policy_attachments.c.policy_arn == arn,
-                )
-            )
-            if result.rowcount != 1:
-                raise _policy_missing(arn)
+        entity_policies.detach_policy(self._engine, USER_KIND, account_id, user_name, arn)
 
     def list_attached_user_policies(self, account_id: str, user_name: str) -> list[str]:
         """The ARNs attached to the user, in attachment order."""
-        with transactions.read(self._engine) as conn:
-            key = self._user_key(conn, account_id, user_name)
-            arns = conn.execute(
-                select(user_policy_attachments.c.policy_arn)
-                .where(
-                    user_policy_attachments.c.account_id == account_id,
-                    user_policy_attachments.c.user_name_key == key,
-                )
-                .order_by(
-                    user_policy_attachments.c.attached_at, user_policy_attachments.c.policy_arn
-                )
-            ).scalars()
-            return list(arns)
+        return entity_policies.list_attached_policies(
+            self._engine, USER_KIND, account_id, user_name
+        )
 
     def user_policies(self, account_id: str, user_name: str) -> UserPolicies | None:
         """The user's inline policies and attached policies' default documents (one snapshot),
@@ -298,3 +201,16 @@ class SqlIam:
             tuple(InlinePolicy(n, d) for n, d in inline),
             tuple(managed),
         )
+
+
+USER_KIND: Final = EntityKind(
+    noun="user",
+    quota_name="PoliciesPerUser",
+    key_column="user_name_key",
+    inline=user_policies,
+    attachments=user_policy_attachments,
+    max_inline_bytes=MAX_USER_INLINE_BYTES,
+    max_attached=MAX_MANAGED_POLICIES_PER_USER,
+    key_of=SqlIam._user_key,
+)
+"""Users' inline policies and attachments (``hadron.store.entity_policies``)."""

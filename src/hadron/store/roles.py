@@ -22,9 +22,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Row, Table, delete, func, select, update
 
 from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
-from hadron.iam import policy_size
 from hadron.keys import RNG, generate_unique_id
-from hadron.store import transactions
+from hadron.store import entity_policies, transactions
+from hadron.store.entity_policies import EntityKind
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import InlinePolicy, Role, role_arn
@@ -295,141 +295,44 @@ class SqlRoles:
         ):
             raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
 
-    # --- role inline policies ---------------------------------------------------------------------
+    # --- role inline policies and attachments (``hadron.store.entity_policies``) ------------------
 
     def put_role_policy(
         self, account_id: str, role_name: str, policy_name: str, document: str
     ) -> None:
         """Create or replace an inline policy, within the role's aggregate size quota."""
-        with transactions.write(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            others = conn.execute(
-                select(role_policies.c.document).where(
-                    role_policies.c.account_id == account_id,
-                    role_policies.c.role_name_key == key,
-                    role_policies.c.policy_name != policy_name,
-                )
-            ).scalars()
-            total = policy_size(document) + sum(policy_size(d) for d in others)
-            if total > MAX_ROLE_INLINE_BYTES:
-                raise LimitExceeded(
-                    f"Maximum policy size of {MAX_ROLE_INLINE_BYTES} bytes exceeded for role "
-                    f"{role_name}"
-                )
-            where = (
-                role_policies.c.account_id == account_id,
-                role_policies.c.role_name_key == key,
-                role_policies.c.policy_name == policy_name,
-            )
-            replaced = conn.execute(update(role_policies).where(*where).values(document=document))
-            if replaced.rowcount == 0:
-                conn.execute(
-                    role_policies.insert().values(
-                        account_id=account_id,
-                        role_name_key=key,
-                        policy_name=policy_name,
-                        document=document,
-                    )
-                )
+        entity_policies.put_inline_policy(
+            self._engine, ROLE_KIND, account_id, role_name, policy_name, document
+        )
 
     def get_role_policy(
         self, account_id: str, role_name: str, policy_name: str
     ) -> InlinePolicy | None:
-        with transactions.read(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            document = conn.execute(
-                select(role_policies.c.document).where(
-                    role_policies.c.account_id == account_id,
-                    role_policies.c.role_name_key == key,
-                    role_policies.c.policy_name == policy_name,
-                )
-            ).scalar_one_or_none()
-        return None if document is None else InlinePolicy(policy_name, document)
+        return entity_policies.get_inline_policy(
+            self._engine, ROLE_KIND, account_id, role_name, policy_name
+        )
 
     def list_role_policies(self, account_id: str, role_name: str) -> list[str]:
-        with transactions.read(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            names = conn.execute(
-                select(role_policies.c.policy_name)
-                .where(
-                    role_policies.c.account_id == account_id, role_policies.c.role_name_key == key
-                )
-                .order_by(role_policies.c.policy_name)
-            ).scalars()
-            return list(names)
+        return entity_policies.list_inline_policies(self._engine, ROLE_KIND, account_id, role_name)
 
     def delete_role_policy(self, account_id: str, role_name: str, policy_name: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            result = conn.execute(
-                delete(role_policies).where(
-                    role_policies.c.account_id == account_id,
-                    role_policies.c.role_name_key == key,
-                    role_policies.c.policy_name == policy_name,
-                )
-            )
-            if result.rowcount != 1:
-                raise NoSuchEntity(f"The role policy with name {policy_name} cannot be found.")
-
-    # --- role attachments -------------------------------------------------------------------------
+        entity_policies.delete_inline_policy(
+            self._engine, ROLE_KIND, account_id, role_name, policy_name
+        )
 
     def attach_role_policy(self, account_id: str, role_name: str, arn: str, now: datetime) -> None:
-        """Attach a managed policy by ARN (rules as ``SqlIam.attach_user_policy``)."""
-        with transactions.write(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            parts = split_policy_arn(arn)
-            if parts is None or (
-                parts[0] != "aws" and SqlPolicies._policy_row(conn, account_id, arn) is None
-            ):
-                raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
-            attached = set(
-                conn.execute(
-                    select(role_policy_attachments.c.policy_arn).where(
-                        role_policy_attachments.c.account_id == account_id,
-                        role_policy_attachments.c.role_name_key == key,
-                    )
-                ).scalars()
-            )
-            if arn in attached:
-                return
-            if len(attached) >= MAX_MANAGED_POLICIES_PER_ROLE:
-                raise LimitExceeded(
-                    f"Cannot exceed quota for PoliciesPerRole: {MAX_MANAGED_POLICIES_PER_ROLE}"
-                )
-            conn.execute(
-                role_policy_attachments.insert().values(
-                    account_id=account_id, role_name_key=key, policy_arn=arn, attached_at=now
-                )
-            )
+        """Attach a managed policy by ARN. A customer managed ARN must exist in ``account_id``;
+        an AWS managed ARN is the caller's to check. Attaching twice is a no-op, as in IAM."""
+        entity_policies.attach_policy(self._engine, ROLE_KIND, account_id, role_name, arn, now)
 
     def detach_role_policy(self, account_id: str, role_name: str, arn: str) -> None:
-        with transactions.write(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            result = conn.execute(
-                delete(role_policy_attachments).where(
-                    role_policy_attachments.c.account_id == account_id,
-                    role_policy_attachments.c.role_name_key == key,
-                    role_policy_attachments.c.policy_arn == arn,
-                )
-            )
-            if result.rowcount != 1:
-                raise NoSuchEntity(f"Policy {arn} was not found.")
+        entity_policies.detach_policy(self._engine, ROLE_KIND, account_id, role_name, arn)
 
     def list_attached_role_policies(self, account_id: str, role_name: str) -> list[str]:
         """The ARNs attached to the role, in attachment order."""
-        with transactions.read(self._engine) as conn:
-            key = self._role_key(conn, account_id, role_name)
-            arns = conn.execute(
-                select(role_policy_attachments.c.policy_arn)
-                .where(
-                    role_policy_attachments.c.account_id == account_id,
-                    role_policy_attachments.c.role_name_key == key,
-                )
-                .order_by(
-                    role_policy_attachments.c.attached_at, role_policy_attachments.c.policy_arn
-                )
-            ).scalars()
-            return list(arns)
+        return entity_policies.list_attached_policies(
+            self._engine, ROLE_KIND, account_id, role_name
+        )
 
     # --- role permissions boundaries --------------------------------------------------------------
 
@@ -488,3 +391,16 @@ class SqlRoles:
         with transactions.read(self._engine) as conn:
             key = self._role_key(conn, account_id, role_name)
             return list(self._tags_of(conn, account_id, key))
+
+
+ROLE_KIND: Final = EntityKind(
+    noun="role",
+    quota_name="PoliciesPerRole",
+    key_column="role_name_key",
+    inline=role_policies,
+    attachments=role_policy_attachments,
+    max_inline_bytes=MAX_ROLE_INLINE_BYTES,
+    max_attached=MAX_MANAGED_POLICIES_PER_ROLE,
+    key_of=SqlRoles._role_key,
+)
+"""Roles' inline policies and attachments (``hadron.store.entity_policies``)."""
