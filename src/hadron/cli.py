@@ -31,6 +31,7 @@ from hadron.bootstrap import (
 from hadron.credentials import CredentialResolver, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
+from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
 from hadron.iam.roles import RolesApi
@@ -157,6 +158,9 @@ def _serve(args: argparse.Namespace) -> int:
         extra_handlers=iam_api.handlers()
         | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | RolesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | AccountApi(
+            store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
+        ).handlers()
         | IamSimulator(store, authorizer).handlers(),
         audit_sink=audit_log.append,
         usage=usage,

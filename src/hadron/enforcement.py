@@ -33,7 +33,7 @@ from hadron.iam import Decision, Policy, PolicyLike, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.store import Store
-from hadron.store.records import policy_arn, role_arn, user_arn
+from hadron.store.records import group_arn, policy_arn, role_arn, user_arn
 from hadron.types import Principal
 
 __all__ = ["PolicyAuthorizer", "PolicyCache", "resource_for"]
@@ -101,6 +101,7 @@ _POLICY_OPERATIONS = frozenset(
         "ListPolicyVersions",
         "SetDefaultPolicyVersion",
         "DeletePolicyVersion",
+        "ListEntitiesForPolicy",
     }
 )
 
@@ -114,6 +115,7 @@ def resource_for(
     *,
     region: str = DEFAULT_REGION,
     role_path: Callable[[str, str], str | None] | None = None,
+    group_path: Callable[[str, str], str | None] | None = None,
 ) -> str:
     """The resource ARN a request acts on (``*`` where the action has no resource-level
     permission). Non-IAM services: the first resource of ``hadron.authz_map.authorization``
@@ -121,7 +123,8 @@ def resource_for(
 
     ``user_path(account_id, user_name)`` returns an existing user's path, else ``None`` (then
     ``/`` is assumed, as IAM builds the ARN of a user that does not exist from its name);
-    ``role_path`` does the same for roles (``None``: every role is taken to be at ``/``).
+    ``role_path`` does the same for roles (``None``: every role is taken to be at ``/``), and
+    ``group_path`` for groups (only ``UpdateGroup`` acts on a group ARN so far).
     """
     if service != "iam":
         mapped = authorization(
@@ -149,6 +152,10 @@ def resource_for(
         return str(params["PolicySourceArn"])
     if operation == "CreatePolicy":
         return policy_arn(account, params.get("Path") or "/", params["PolicyName"])
+    if operation == "UpdateGroup":
+        name = str(params["GroupName"])
+        path = (group_path or (lambda _a, _n: None))(account, name) or "/"
+        return group_arn(account, path, name)
     if operation == "ListUsers":
         return f"arn:aws:iam::{account}:user{params.get('PathPrefix') or '/'}"
     return "*"
@@ -283,6 +290,10 @@ class PolicyAuthorizer:
         user = self._store.get_user(account_id, user_name)
         return None if user is None else user.path
 
+    def _group_path(self, account_id: str, group_name: str) -> str | None:
+        group = self._store.get_group(account_id, group_name)
+        return None if group is None else group.path
+
     def _role_path(self, account_id: str, role_name: str) -> str | None:
         role = self._store.get_role(account_id, role_name)
         return None if role is None else role.path
@@ -300,7 +311,13 @@ class PolicyAuthorizer:
         resource: str | list[str]
         if service == "iam":
             resource = resource_for(
-                principal, service, operation, params, self._user_path, role_path=self._role_path
+                principal,
+                service,
+                operation,
+                params,
+                self._user_path,
+                role_path=self._role_path,
+                group_path=self._group_path,
             )
             context = {**self._iam_context(principal, operation, params), **(context or {})}
         else:  # resources and service condition keys from the authorization map

@@ -145,6 +145,15 @@ def test_conditions_see_the_request_context(store: SqlStore) -> None:
             f"arn:aws:iam::{ACCOUNT}:policy/t/P",
         ),
         ("iam", "ListPolicies", {}, "*"),
+        ("iam", "UpdateUser", {"UserName": "bob"}, f"arn:aws:iam::{ACCOUNT}:user/eng/bob"),
+        ("iam", "UpdateGroup", {"GroupName": "devs"}, f"arn:aws:iam::{ACCOUNT}:group/devs"),
+        (
+            "iam",
+            "ListEntitiesForPolicy",
+            {"PolicyArn": "arn:aws:iam::aws:policy/X"},
+            "arn:aws:iam::aws:policy/X",
+        ),
+        ("iam", "GetAccountAuthorizationDetails", {}, "*"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

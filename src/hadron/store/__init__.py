@@ -205,6 +205,24 @@ class Store(Protocol):
     def untag_role(self, account_id: str, role_name: str, tag_keys: Sequence[str]) -> None: ...
     def list_role_tags(self, account_id: str, role_name: str) -> list[tuple[str, str]]: ...
 
+    # renaming and moving (hadron.store.renames)
+    def update_user(
+        self,
+        account_id: str,
+        user_name: str,
+        *,
+        new_user_name: str | None = None,
+        new_path: str | None = None,
+    ) -> User: ...
+    def update_group(
+        self,
+        account_id: str,
+        group_name: str,
+        *,
+        new_group_name: str | None = None,
+        new_path: str | None = None,
+    ) -> Group: ...
+
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def reseal_secrets(self) -> int: ...
