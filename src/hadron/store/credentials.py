@@ -43,6 +43,7 @@ from hadron.store.records import (
     KeyUsage,
     User,
     user_arn,
+    user_from_row,
 )
 from hadron.store.schema import access_keys, accounts, users
 
@@ -78,17 +79,6 @@ def _user_missing(user_name: str) -> NoSuchEntity:
 
 def _key_missing(access_key_id: str) -> NoSuchEntity:
     return NoSuchEntity(f"The Access Key with id {access_key_id} cannot be found.")
-
-
-def _user(row: Row[Any]) -> User:
-    return User(
-        account_id=row.account_id,
-        user_name=row.user_name,
-        user_id=row.user_id,
-        path=row.path,
-        arn=user_arn(row.account_id, row.path, row.user_name),
-        created_at=row.created_at,
-    )
 
 
 class SqlCredentials:
@@ -173,7 +163,7 @@ class SqlCredentials:
     def get_user(self, account_id: str, user_name: str) -> User | None:
         with transactions.read(self._engine) as conn:
             row = self._user_row(conn, account_id, user_name)
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     @staticmethod
     def _user_row(

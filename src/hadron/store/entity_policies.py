@@ -12,14 +12,14 @@ ARN is the caller's to check).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 
-from hadron.errors import LimitExceeded, NoSuchEntity
+from hadron.errors import DeleteConflict, LimitExceeded, NoSuchEntity
 from hadron.iam import policy_size
 from hadron.store import transactions
 from hadron.store.policies import SqlPolicies, _policy_missing, split_policy_arn
@@ -34,7 +34,28 @@ __all__ = [
     "list_attached_policies",
     "list_inline_policies",
     "put_inline_policy",
+    "refuse_while_dependents",
 ]
+
+
+def refuse_while_dependents(
+    conn: Connection,
+    account_id: str,
+    key_column: str,
+    key: str,
+    checks: Sequence[tuple[Table, str]],
+) -> None:
+    """Raise DeleteConflict with the first check's message whose table still has rows for the
+    entity (``key_column == key`` in ``account_id``): IAM refuses to delete a non-empty entity."""
+    for table, message in checks:
+        found = conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(table.c.account_id == account_id, table.c[key_column] == key)
+        ).scalar_one()
+        if found:
+            raise DeleteConflict(message)
+
 
 KeyOf = Callable[[Connection, str, str], str]
 """``(conn, account_id, entity_name) -> key``: locks the entity's row, or raises NoSuchEntity."""

@@ -18,10 +18,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
-from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
+from hadron.errors import EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from hadron.keys import RNG, generate_unique_id
 from hadron.store import entity_policies, transactions
-from hadron.store.entity_policies import EntityKind
+from hadron.store.entity_policies import EntityKind, refuse_while_dependents
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
@@ -30,7 +30,7 @@ from hadron.store.records import (
     User,
     UserPolicies,
     group_arn,
-    user_arn,
+    user_from_row,
 )
 from hadron.store.schema import (
     group_members,
@@ -149,14 +149,7 @@ class SqlGroups:
                 (group_policies, "Cannot delete entity, must delete policies first."),
                 (group_policy_attachments, "Cannot delete entity, must detach all policies first."),
             )
-            for table, message in checks:
-                found = conn.execute(
-                    select(func.count())
-                    .select_from(table)
-                    .where(table.c.account_id == account_id, table.c.group_name_key == key)
-                ).scalar_one()
-                if found:
-                    raise DeleteConflict(message)
+            refuse_while_dependents(conn, account_id, "group_name_key", key, checks)
             conn.execute(
                 delete(groups).where(
                     groups.c.account_id == account_id, groups.c.group_name_key == key
@@ -245,17 +238,7 @@ class SqlGroups:
                 )
                 .order_by(users.c.user_name_key)
             ).all()
-        return [
-            User(
-                account_id=r.account_id,
-                user_name=r.user_name,
-                user_id=r.user_id,
-                path=r.path,
-                arn=user_arn(r.account_id, r.path, r.user_name),
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [user_from_row(r) for r in rows]
 
     def list_groups_for_user(self, account_id: str, user_name: str) -> list[Group]:
         """The groups the user belongs to, by name."""

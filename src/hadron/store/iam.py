@@ -20,18 +20,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, select
 
-from hadron.errors import DeleteConflict, NoSuchEntity
+from hadron.errors import NoSuchEntity
 from hadron.store import entity_policies, transactions
-from hadron.store.entity_policies import EntityKind
+from hadron.store.entity_policies import EntityKind, refuse_while_dependents
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
     MAX_MANAGED_POLICIES_PER_USER,
     InlinePolicy,
     User,
     UserPolicies,
-    user_arn,
+    user_from_row,
 )
 from hadron.store.schema import (
     access_keys,
@@ -67,18 +67,7 @@ class SqlIam:
                 .where(users.c.account_id == account_id)
                 .order_by(users.c.user_name_key)
             ).all()
-        return [
-            User(
-                account_id=r.account_id,
-                user_name=r.user_name,
-                user_id=r.user_id,
-                path=r.path,
-                arn=user_arn(r.account_id, r.path, r.user_name),
-                created_at=r.created_at,
-            )
-            for r in rows
-            if r.path.startswith(path_prefix)
-        ]
+        return [user_from_row(r) for r in rows if r.path.startswith(path_prefix)]
 
     def delete_user(self, account_id: str, user_name: str) -> None:
         """Delete a user that has no access keys, inline policies or attached policies."""
@@ -90,14 +79,7 @@ class SqlIam:
                 (user_policy_attachments, "Cannot delete entity, must detach all policies first."),
                 (group_members, "Cannot delete entity, must remove user from all groups first."),
             )
-            for table, message in checks:
-                found = conn.execute(
-                    select(func.count())
-                    .select_from(table)
-                    .where(table.c.account_id == account_id, table.c.user_name_key == key)
-                ).scalar_one()
-                if found:
-                    raise DeleteConflict(message)
+            refuse_while_dependents(conn, account_id, "user_name_key", key, checks)
             conn.execute(
                 delete(users).where(users.c.account_id == account_id, users.c.user_name_key == key)
             )

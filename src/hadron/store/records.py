@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "MAX_ACCESS_KEYS_PER_USER",
@@ -29,6 +29,7 @@ __all__ = [
     "policy_arn",
     "role_arn",
     "user_arn",
+    "user_from_row",
 ]
 
 AccessKeyStatus = Literal["Active", "Inactive"]
@@ -170,3 +171,15 @@ class Role:
     permissions_boundary: str | None
     created_at: datetime
     tags: tuple[tuple[str, str], ...] = ()
+
+
+def user_from_row(row: Any) -> User:
+    """The ``User`` record of a row of the ``users`` table (any object with its columns)."""
+    return User(
+        account_id=row.account_id,
+        user_name=row.user_name,
+        user_id=row.user_id,
+        path=row.path,
+        arn=user_arn(row.account_id, row.path, row.user_name),
+        created_at=row.created_at,
+    )

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Row, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Row, Table, delete, select, update
 
-from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
+from hadron.errors import EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from hadron.keys import RNG, generate_unique_id
 from hadron.store import entity_policies, transactions
-from hadron.store.entity_policies import EntityKind
+from hadron.store.entity_policies import EntityKind, refuse_while_dependents
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import InlinePolicy, Role, role_arn
@@ -218,14 +218,7 @@ class SqlRoles:
                 (role_policies, "Cannot delete entity, must delete policies first."),
                 (role_policy_attachments, "Cannot delete entity, must detach all policies first."),
             )
-            for table, message in checks:
-                found = conn.execute(
-                    select(func.count())
-                    .select_from(table)
-                    .where(table.c.account_id == account_id, table.c.role_name_key == key)
-                ).scalar_one()
-                if found:
-                    raise DeleteConflict(message)
+            refuse_while_dependents(conn, account_id, "role_name_key", key, checks)
             conn.execute(
                 delete(roles).where(roles.c.account_id == account_id, roles.c.role_name_key == key)
             )
