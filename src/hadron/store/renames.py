@@ -11,7 +11,9 @@ or a path change updates the row in place. The entity's id and creation date are
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, Table, delete, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Table, delete, select, update
 
 from hadron.errors import EntityAlreadyExists, NoSuchEntity
 from hadron.store import transactions
@@ -47,6 +49,64 @@ def _check_path(path: str) -> None:
         raise ValueError("an IAM path starts and ends with '/'")
 
 
+def _rename(
+    conn: Connection,
+    table: Table,
+    kind: str,
+    dependents: tuple[Table, ...],
+    account_id: str,
+    old_name: str,
+    new_name: str | None,
+    new_path: str | None,
+) -> tuple[Row[Any], str, str]:
+    """Rename/move the ``kind`` ("user" or "group") row of ``table`` named ``old_name``.
+
+    Returns the old row and the new name and path. The columns are ``<kind>_name_key``,
+    ``<kind>_name`` and ``<kind>_id``.
+    """
+    key_col, name_col, id_col = (table.c[f"{kind}_{c}"] for c in ("name_key", "name", "id"))
+    where = (table.c.account_id == account_id, key_col == old_name.lower())
+    row = conn.execute(select(table).where(*where).with_for_update()).one_or_none()
+    if row is None:
+        raise NoSuchEntity(f"The {kind} with name {old_name} cannot be found.")
+    old_key: str = row._mapping[key_col]
+    name: str = new_name or row._mapping[name_col]
+    path: str = new_path or row.path
+    new_key = name.lower()
+    if new_key == old_key:
+        conn.execute(update(table).where(*where).values({name_col: name, "path": path}))
+        return row, name, path
+    taken = conn.execute(
+        select(key_col).where(table.c.account_id == account_id, key_col == new_key)
+    ).first()
+    if taken is not None:
+        raise EntityAlreadyExists(f"{kind.capitalize()} with name {name} already exists.")
+    # The id is unique: park the old row's id before inserting the new row.
+    entity_id = row._mapping[id_col]
+    conn.execute(update(table).where(*where).values({id_col: f"~{entity_id}"}))
+    conn.execute(
+        table.insert().values(
+            {
+                "account_id": account_id,
+                key_col: new_key,
+                name_col: name,
+                id_col: entity_id,
+                "path": path,
+                "created_at": row.created_at,
+            }
+        )
+    )
+    for dependent in dependents:
+        dep_key = dependent.c[f"{kind}_name_key"]
+        conn.execute(
+            update(dependent)
+            .where(dependent.c.account_id == account_id, dep_key == old_key)
+            .values({dep_key: new_key})
+        )
+    conn.execute(delete(table).where(*where))
+    return row, name, path
+
+
 class SqlRenames:
     """Rename/move methods of the SQL store; mixed into ``hadron.store.sql.SqlStore``."""
 
@@ -64,45 +124,16 @@ class SqlRenames:
         if new_path is not None:
             _check_path(new_path)
         with transactions.write(self._engine) as conn:
-            where = (users.c.account_id == account_id, users.c.user_name_key == user_name.lower())
-            row = conn.execute(select(users).where(*where).with_for_update()).one_or_none()
-            if row is None:
-                raise NoSuchEntity(f"The user with name {user_name} cannot be found.")
-            name = new_user_name or row.user_name
-            path = new_path or row.path
-            new_key = name.lower()
-            if new_key == row.user_name_key:
-                conn.execute(update(users).where(*where).values(user_name=name, path=path))
-            else:
-                taken = conn.execute(
-                    select(users.c.user_name_key).where(
-                        users.c.account_id == account_id, users.c.user_name_key == new_key
-                    )
-                ).first()
-                if taken is not None:
-                    raise EntityAlreadyExists(f"User with name {name} already exists.")
-                # The user id is unique: park the old row's id before inserting the new row.
-                conn.execute(update(users).where(*where).values(user_id=f"~{row.user_id}"))
-                conn.execute(
-                    users.insert().values(
-                        account_id=account_id,
-                        user_name_key=new_key,
-                        user_name=name,
-                        user_id=row.user_id,
-                        path=path,
-                        created_at=row.created_at,
-                    )
-                )
-                for table in _USER_DEPENDENTS:
-                    conn.execute(
-                        update(table)
-                        .where(
-                            table.c.account_id == account_id,
-                            table.c.user_name_key == row.user_name_key,
-                        )
-                        .values(user_name_key=new_key)
-                    )
-                conn.execute(delete(users).where(*where))
+            row, name, path = _rename(
+                conn,
+                users,
+                "user",
+                _USER_DEPENDENTS,
+                account_id,
+                user_name,
+                new_user_name,
+                new_path,
+            )
         return User(
             account_id=account_id,
             user_name=name,
@@ -124,47 +155,16 @@ class SqlRenames:
         if new_path is not None:
             _check_path(new_path)
         with transactions.write(self._engine) as conn:
-            where = (
-                groups.c.account_id == account_id,
-                groups.c.group_name_key == group_name.lower(),
+            row, name, path = _rename(
+                conn,
+                groups,
+                "group",
+                _GROUP_DEPENDENTS,
+                account_id,
+                group_name,
+                new_group_name,
+                new_path,
             )
-            row = conn.execute(select(groups).where(*where).with_for_update()).one_or_none()
-            if row is None:
-                raise NoSuchEntity(f"The group with name {group_name} cannot be found.")
-            name = new_group_name or row.group_name
-            path = new_path or row.path
-            new_key = name.lower()
-            if new_key == row.group_name_key:
-                conn.execute(update(groups).where(*where).values(group_name=name, path=path))
-            else:
-                taken = conn.execute(
-                    select(groups.c.group_name_key).where(
-                        groups.c.account_id == account_id, groups.c.group_name_key == new_key
-                    )
-                ).first()
-                if taken is not None:
-                    raise EntityAlreadyExists(f"Group with name {name} already exists.")
-                conn.execute(update(groups).where(*where).values(group_id=f"~{row.group_id}"))
-                conn.execute(
-                    groups.insert().values(
-                        account_id=account_id,
-                        group_name_key=new_key,
-                        group_name=name,
-                        group_id=row.group_id,
-                        path=path,
-                        created_at=row.created_at,
-                    )
-                )
-                for table in _GROUP_DEPENDENTS:
-                    conn.execute(
-                        update(table)
-                        .where(
-                            table.c.account_id == account_id,
-                            table.c.group_name_key == row.group_name_key,
-                        )
-                        .values(group_name_key=new_key)
-                    )
-                conn.execute(delete(groups).where(*where))
         return Group(
             account_id=account_id,
             group_name=name,
