@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 
 from hadron.access import Authorizer, DenyAllAuthorizer
 from hadron.credentials import CredentialResolver, UsageRecorder
-from hadron.gateway import Connection, Gateway
+from hadron.gateway import CallHandler, Connection, Gateway
 from hadron.keys import new_ring
 from hadron.store import SqlStore, open_store
 from hadron.types import HttpRequest, HttpResponse
@@ -32,8 +32,9 @@ class Pipeline:
     secret: str
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, req: HttpRequest) -> HttpResponse:
-        return self.gateway.handle(req, Connection("127.0.0.1", {"tlsVersion": "TLSv1.3"}))
+    def send(self, req: HttpRequest, conn: Connection | None = None) -> HttpResponse:
+        conn = conn or Connection("127.0.0.1", {"tlsVersion": "TLSv1.3"})
+        return self.gateway.handle(req, conn)
 
     def signed(
         self,
@@ -65,7 +66,11 @@ class Pipeline:
         return self.signed("proton", body, headers, **kwargs)
 
 
-def make_pipeline(tmp_path: Path, authorizer: Authorizer | None = None) -> Pipeline:
+def make_pipeline(
+    tmp_path: Path,
+    authorizer: Authorizer | None = None,
+    call_handlers: dict[tuple[str, str], CallHandler] | None = None,
+) -> Pipeline:
     store = open_store(f"sqlite:///{tmp_path / 'hadron.db'}", new_ring())
     store.create_account(ACCOUNT, NOW)
     store.create_user(ACCOUNT, "admin", "/", NOW)
@@ -78,5 +83,6 @@ def make_pipeline(tmp_path: Path, authorizer: Authorizer | None = None) -> Pipel
         usage=UsageRecorder(),
         regions=["us-east-1"],
         clock=lambda: NOW,
+        call_handlers=call_handlers,
     )
     return Pipeline(store, gateway, key.access_key_id, key.secret, events)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hadron.access import AllowAllAuthorizer
-from hadron.types import HttpRequest
-from tests.pipeline import ACCOUNT, Pipeline, make_pipeline
+from hadron.gateway import Call, Connection
+from hadron.types import HttpRequest, HttpResponse
+from tests.pipeline import ACCOUNT, NOW, Pipeline, make_pipeline
 
 CALLER = "Action=GetCallerIdentity&Version=2011-06-15"
 
@@ -111,3 +112,54 @@ def test_usage_is_noted(pipe: Pipeline) -> None:
     pipe.store.record_key_usage(batch)
     key = pipe.store.get_access_key(pipe.akid)
     assert key is not None and key.last_used_service == "sts"
+
+
+def _recording_pipe(tmp_path: Path) -> tuple[Pipeline, list[Call]]:
+    calls: list[Call] = []
+
+    def record(call: Call) -> dict[str, object]:
+        calls.append(call)
+        return {"services": []}
+
+    pipe = make_pipeline(tmp_path, AllowAllAuthorizer(), {("proton", "ListServices"): record})
+    return pipe, calls
+
+
+def test_call_handlers_see_region_clock_and_context(tmp_path: Path) -> None:
+    pipe, calls = _recording_pipe(tmp_path)
+    try:
+        response = pipe.send(pipe.proton("ListServices", region="us-east-1"))
+        assert response.status == 200, response.body
+        assert json.loads(response.body) == {"services": []}
+        (call,) = calls
+        assert (call.service, call.operation, call.region) == (
+            "proton",
+            "ListServices",
+            "us-east-1",
+        )
+        assert call.now == NOW
+        assert call.principal.arn == f"arn:aws:iam::{ACCOUNT}:user/admin"
+        assert call.request_id == response_request_id(response)
+        assert call.context["aws:SourceIp"] == "127.0.0.1"
+        assert "aws:SourceVpce" not in call.context
+        assert call.context["aws:RequestedRegion"] == "us-east-1"
+    finally:
+        pipe.store.close()
+
+
+def test_endpoint_connections_carry_vpc_keys_and_no_source_ip(tmp_path: Path) -> None:
+    pipe, calls = _recording_pipe(tmp_path)
+    try:
+        conn = Connection("127.77.0.5", vpc_endpoint_id="vpce-0a1b2c3d4e5f60718", vpc_id="vpc-1")
+        assert pipe.send(pipe.proton("ListServices"), conn).status == 200
+        context = calls[0].context
+        assert context["aws:SourceVpce"] == "vpce-0a1b2c3d4e5f60718"
+        assert context["aws:SourceVpc"] == "vpc-1"
+        assert context["aws:VpcSourceIp"] == "127.77.0.5"
+        assert "aws:SourceIp" not in context
+    finally:
+        pipe.store.close()
+
+
+def response_request_id(response: HttpResponse) -> str:
+    return dict(response.headers)["x-amzn-requestid"]

@@ -33,11 +33,34 @@ from hadron.protocol.validate import validate
 from hadron.routing import route
 from hadron.types import HttpRequest, HttpResponse, Principal
 
-__all__ = ["Connection", "Gateway", "Handler", "new_request_id"]
+__all__ = ["Call", "CallHandler", "Connection", "Gateway", "Handler", "new_request_id"]
 
 log = logging.getLogger("hadron.gateway")
 
 Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Everything a handler may need to know about the request it serves.
+
+    ``context`` is the request context the authorizer saw (global condition keys of
+    security.md §5 gathered by the gateway); handlers such as STS AssumeRole evaluate further
+    policies with it. ``region`` is the credential scope's region (Proton ARNs carry it).
+    """
+
+    principal: Principal
+    params: Mapping[str, Any]
+    service: str
+    operation: str
+    region: str
+    now: datetime
+    request_id: str
+    context: Mapping[str, Any]
+
+
+# Handlers that take the whole ``Call`` (registered with ``call_handlers=``).
+CallHandler = Callable[[Call], Mapping[str, Any] | None]
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("sts", "GetCallerIdentity"): sts.get_caller_identity,
@@ -54,6 +77,9 @@ class Connection:
 
     source_ip: str
     tls: Mapping[str, str] | None = None
+    # Set when the connection arrived on a VPC endpoint's listener (security.md §7).
+    vpc_endpoint_id: str | None = None
+    vpc_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +122,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _request_context(conn: Connection, now: datetime, region: str) -> dict[str, Any]:
+    """The connection-derived global condition keys (security.md §5, §7).
+
+    A request through a VPC endpoint carries ``aws:SourceVpce``, ``aws:SourceVpc`` and
+    ``aws:VpcSourceIp`` and no ``aws:SourceIp``; one on the public listener the reverse.
+    """
+    context: dict[str, Any] = {
+        "aws:SecureTransport": True,  # HTTPS is the only listener
+        "aws:CurrentTime": now,
+        "aws:EpochTime": int(now.timestamp()),
+        "aws:RequestedRegion": region,
+    }
+    if conn.vpc_endpoint_id is None:
+        context["aws:SourceIp"] = conn.source_ip
+    else:
+        context["aws:SourceVpce"] = conn.vpc_endpoint_id
+        if conn.vpc_id is not None:
+            context["aws:SourceVpc"] = conn.vpc_id
+        context["aws:VpcSourceIp"] = conn.source_ip
+    return context
+
+
 class Gateway:
     def __init__(
         self,
@@ -109,6 +157,7 @@ class Gateway:
         max_skew: timedelta = timedelta(minutes=5),
         handlers: Mapping[tuple[str, str], Handler] | None = None,
         extra_handlers: Mapping[tuple[str, str], Handler] | None = None,
+        call_handlers: Mapping[tuple[str, str], CallHandler] | None = None,
     ) -> None:
         self._resolver = resolver
         self._authorizer = authorizer
@@ -121,6 +170,7 @@ class Gateway:
         self._handlers = dict(HANDLERS if handlers is None else handlers)
         # Handlers bound to live state (the IAM API), merged over the defaults.
         self._handlers.update(extra_handlers or {})
+        self._call_handlers = dict(call_handlers or {})
         self._keys = sigv4.SigningKeyCache()
 
     def handle(self, req: HttpRequest, conn: Connection) -> HttpResponse:
@@ -179,24 +229,32 @@ class Gateway:
         if operation.input_shape is not None:
             validate(params, operation.input_shape, adapter.name)
         key = (out.service, operation.name)
+        context = _request_context(conn, now, claim.region)
         if key not in UNAUTHORIZED_OPERATIONS:
-            context = {
-                "aws:SourceIp": conn.source_ip,
-                "aws:SecureTransport": True,  # HTTPS is the only listener
-                "aws:CurrentTime": now,
-                "aws:EpochTime": int(now.timestamp()),
-                "aws:RequestedRegion": claim.region,
-            }
             self._authorizer.authorize(
                 resolved.principal, out.service, operation.name, params, context=context
             )
-        handler = self._handlers.get(key)
-        if handler is None:
-            raise NotImplementedOperation(
-                f"The operation {operation.name} of {model.service_name} is not implemented "
-                "by Hadron yet."
+        call_handler = self._call_handlers.get(key)
+        if call_handler is not None:
+            call = Call(
+                principal=resolved.principal,
+                params=params,
+                service=out.service,
+                operation=operation.name,
+                region=claim.region,
+                now=now,
+                request_id=request_id,
+                context=context,
             )
-        out.result = handler(resolved.principal, params)
+            out.result = call_handler(call)
+        else:
+            handler = self._handlers.get(key)
+            if handler is None:
+                raise NotImplementedOperation(
+                    f"The operation {operation.name} of {model.service_name} is not implemented "
+                    "by Hadron yet."
+                )
+            out.result = handler(resolved.principal, params)
         return adapter.serialize_response(out.result, operation, request_id)  # type: ignore[no-any-return]
 
     def _event(
