@@ -1,0 +1,1 @@
+"""AWS Proton: templates, bundles, specs, rendering, deployments and provisioning."""
