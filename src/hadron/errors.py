@@ -18,6 +18,8 @@ Exception tree::
     ├── InvalidURIPath (400)
     ├── AccessDenied (403 / JSON AccessDeniedException 400 / EC2 UnauthorizedOperation 403)
     ├── ValidationError (400 / JSON ValidationException 400 / EC2 InvalidParameterValue 400)
+    ├── ConflictException (409, Proton)
+    ├── ResourceNotFoundException (404, Proton)
     ├── MissingAction (400)
     ├── InvalidAction (400 / JSON UnknownOperationException 400)
     ├── SerializationException (400, JSON only in practice)
@@ -40,6 +42,7 @@ from typing import ClassVar, Literal
 
 __all__ = [
     "AccessDenied",
+    "ConflictException",
     "DeleteConflict",
     "EntityAlreadyExists",
     "ExpiredToken",
@@ -60,6 +63,7 @@ __all__ = [
     "RequestEntityTooLarge",
     "RequestExpired",
     "RequestTimeout",
+    "ResourceNotFoundException",
     "SerializationException",
     "ServiceError",
     "SignatureDoesNotMatch",
@@ -185,6 +189,20 @@ class ValidationError(ServiceError):
     status = 400
     json_code = "ValidationException"
     ec2_code = "InvalidParameterValue"
+
+
+class ConflictException(ServiceError):
+    """Proton: a resource is busy (deployment in progress), differs, or has dependents."""
+
+    code = "ConflictException"
+    status = 409
+
+
+class ResourceNotFoundException(ServiceError):
+    """Proton: the named resource, template or version does not exist."""
+
+    code = "ResourceNotFoundException"
+    status = 404
 
 
 class MissingAction(ServiceError):
