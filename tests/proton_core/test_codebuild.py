@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -267,3 +268,21 @@ def test_work_dir_must_be_fresh(tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
     with pytest.raises(FileExistsError):
         run_build(spec("true"), tmp_path / "work", tmp_path / "log")
+
+
+def test_hadron_environment_bin_gives_python3_and_aws_cli(tmp_path: Path) -> None:
+    # As in CodeBuild images, python3 and the AWS CLI are on the commands' PATH when the caller
+    # passes Hadron's own environment's bin/ (the AWS CLI is a Hadron dependency).
+    bin_dir = Path(sys.executable).parent
+    result, log = run(
+        tmp_path,
+        spec(
+            'python3 -c "import sys; print(sys.prefix)"',
+            "aws --version",
+            bin_dir=str(bin_dir),
+            timeout=60,
+        ),
+    )
+    assert result.succeeded, log
+    assert str(bin_dir.parent) in log
+    assert "aws-cli/" in log
