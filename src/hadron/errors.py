@@ -18,8 +18,6 @@ Exception tree::
     ├── InvalidURIPath (400)
     ├── AccessDenied (403 / JSON AccessDeniedException 400 / EC2 UnauthorizedOperation 403)
     ├── ValidationError (400 / JSON ValidationException 400 / EC2 InvalidParameterValue 400)
-    ├── ConflictException (409, Proton)
-    ├── ResourceNotFoundException (404, Proton)
     ├── MissingAction (400)
     ├── InvalidAction (400 / JSON UnknownOperationException 400)
     ├── SerializationException (400, JSON only in practice)
@@ -33,7 +31,10 @@ Exception tree::
     ├── EntityAlreadyExists (409, IAM)
     ├── MalformedPolicyDocument (400, IAM)
     ├── InvalidInput (400, IAM)
-    └── DeleteConflict (409, IAM)
+    ├── DeleteConflict (409, IAM)
+    ├── ConflictException (409, Proton)
+    ├── ResourceNotFoundException (404, Proton)
+    └── ServiceQuotaExceededException (402, Proton)
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ __all__ = [
     "ResourceNotFoundException",
     "SerializationException",
     "ServiceError",
+    "ServiceQuotaExceededException",
     "SignatureDoesNotMatch",
     "UnmodifiableEntity",
     "UnsupportedMediaType",
@@ -191,20 +193,6 @@ class ValidationError(ServiceError):
     ec2_code = "InvalidParameterValue"
 
 
-class ConflictException(ServiceError):
-    """Proton: a resource is busy (deployment in progress), differs, or has dependents."""
-
-    code = "ConflictException"
-    status = 409
-
-
-class ResourceNotFoundException(ServiceError):
-    """Proton: the named resource, template or version does not exist."""
-
-    code = "ResourceNotFoundException"
-    status = 404
-
-
 class MissingAction(ServiceError):
     code = "MissingAction"
     status = 400
@@ -285,3 +273,21 @@ class DeleteConflict(ServiceError):
 class UnmodifiableEntity(ServiceError):
     code = "UnmodifiableEntity"
     status = 400
+
+
+# --- Proton (proton.md §1.2: JSON protocol only; statuses from the Smithy model) ----------------
+
+
+class ConflictException(ServiceError):
+    code = "ConflictException"
+    status = 409
+
+
+class ResourceNotFoundException(ServiceError):
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class ServiceQuotaExceededException(ServiceError):
+    code = "ServiceQuotaExceededException"
+    status = 402
