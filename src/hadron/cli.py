@@ -41,6 +41,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
+from hadron.vpce_policies import EndpointPolicyCache
 
 __all__ = ["main"]
 
@@ -161,7 +162,12 @@ def _serve(args: argparse.Namespace) -> int:
     audit_log = AuditLog(prepared.data.audit, _utcnow)
     usage = UsageRecorder()
     resolver = CredentialResolver(store)
-    authorizer = PolicyAuthorizer(store)
+    endpoint_policies = EndpointPolicyCache(
+        lambda endpoint_id: (
+            None if (e := store.get_vpc_endpoint(endpoint_id)) is None else e.policy_document
+        )
+    )
+    authorizer = PolicyAuthorizer(store, endpoint_policy=endpoint_policies.policy)
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
