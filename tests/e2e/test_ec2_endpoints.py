@@ -3,6 +3,7 @@ boto3 against a real server."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -593,3 +594,141 @@ def test_dry_run_answers_after_authorization(server: Server) -> None:
     with pytest.raises(ClientError):
         stranger.create_vpc(CidrBlock="10.0.0.0/16")
     assert len(ec2.describe_vpcs()["Vpcs"]) == before
+
+
+def test_interfaces_tags_and_filters(server: Server) -> None:
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(
+        CidrBlock="10.3.0.0/16",
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "lab"}]}],
+    )["Vpc"]
+    assert vpc["State"] == "pending" and vpc["Tags"] == [{"Key": "Name", "Value": "lab"}]
+    vpc_id = vpc["VpcId"]
+    (found,) = ec2.describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": ["lab"]}, {"Name": "vpc-id", "Values": [vpc_id]}]
+    )["Vpcs"]
+    assert found["CidrBlockAssociationSet"][0]["CidrBlockState"] == {"State": "associated"}
+    subnet = ec2.create_subnet(
+        VpcId=vpc_id,
+        CidrBlock="10.3.1.0/28",
+        AvailabilityZoneId="use1-az2",
+        TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "tier", "Value": "a"}]}],
+    )["Subnet"]
+    assert subnet["AvailabilityZone"] == "us-east-1b" and subnet["AvailableIpAddressCount"] == 11
+    endpoint = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        ServiceName=PROTON,
+        VpcId=vpc_id,
+        SubnetIds=[subnet["SubnetId"]],
+    )["VpcEndpoint"]
+    assert endpoint["CreationTimestamp"].microsecond % 1000 == 0
+    (described,) = ec2.describe_subnets(
+        Filters=[{"Name": "tag:tier", "Values": ["a"]}, {"Name": "vpc-id", "Values": [vpc_id]}]
+    )["Subnets"]
+    assert described["AvailableIpAddressCount"] == 10  # the endpoint's interface uses one
+    eid = endpoint["VpcEndpointId"]
+    for flt in (
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": "description", "Values": [f"VPC Endpoint Interface {eid}"]},
+        {"Name": "interface-type", "Values": ["vpc_endpoint"]},
+        {"Name": "subnet-id", "Values": [subnet["SubnetId"]]},
+    ):
+        interfaces = ec2.describe_network_interfaces(Filters=[flt])["NetworkInterfaces"]
+        assert endpoint["NetworkInterfaceIds"][0] in [
+            i["NetworkInterfaceId"] for i in interfaces
+        ], flt
+    (interface,) = ec2.describe_network_interfaces(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+    )["NetworkInterfaces"]
+    address = interface["PrivateIpAddress"]
+    assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network("127.77.0.0/16")
+    by_address = ec2.describe_network_interfaces(
+        Filters=[{"Name": "private-ip-address", "Values": [address]}]
+    )["NetworkInterfaces"]
+    assert [i["NetworkInterfaceId"] for i in by_address] == [interface["NetworkInterfaceId"]]
+    with pytest.raises(ClientError) as info:
+        ec2.describe_network_interfaces(NetworkInterfaceIds=["eni-0000000000000000a"])
+    assert _error(info)[:2] == (
+        "InvalidNetworkInterfaceID.NotFound",
+        "The networkInterface ID 'eni-0000000000000000a' does not exist",
+    )
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[eid])
+    assert (
+        ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+            "NetworkInterfaces"
+        ]
+        == []
+    )
+
+
+def test_endpoints_and_addresses_survive_a_restart(fresh_dir: Path) -> None:
+    srv = Server(fresh_dir, args=("--endpoint-address-pool", "127.79.0.0/29")).start()
+    try:
+        ec2 = srv.client("ec2")
+        vpc, (a, b) = _network(ec2)
+        endpoint = ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface", ServiceName=PROTON, VpcId=vpc, SubnetIds=[a, b]
+        )["VpcEndpoint"]
+        before = ec2.describe_network_interfaces()["NetworkInterfaces"]
+        # The resolver took .1, the interfaces .2 and .3.
+        assert sorted(i["PrivateIpAddress"] for i in before) == ["127.79.0.2", "127.79.0.3"]
+    finally:
+        srv.stop()
+    srv.start()
+    try:
+        ec2 = srv.client("ec2")
+        (again,) = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        assert again["VpcEndpointId"] == endpoint["VpcEndpointId"]
+        assert again["DnsEntries"] == endpoint["DnsEntries"]
+        assert ec2.describe_network_interfaces()["NetworkInterfaces"] == before
+        # Three hosts remain in the /29 (.4-.6): a second VPC's resolver takes one, so three
+        # interfaces do not fit.
+        vpc2, (c, d, e) = _network(ec2, ("us-east-1a", "us-east-1b", "us-east-1c"))
+        with pytest.raises(ClientError) as info:
+            ec2.create_vpc_endpoint(
+                VpcEndpointType="Interface",
+                ServiceName=STS,
+                VpcId=vpc2,
+                SubnetIds=[c, d, e],
+                PrivateDnsEnabled=False,
+            )
+        assert _error(info)[0] == "InsufficientFreeAddressesInSubnet"
+        assert (
+            ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc2]}])[
+                "VpcEndpoints"
+            ]
+            == []
+        )
+        single = ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface", ServiceName=STS, VpcId=vpc2, SubnetIds=[c]
+        )["VpcEndpoint"]
+        assert len(single["NetworkInterfaceIds"]) == 1
+        ec2.create_vpc(CidrBlock="10.0.0.0/16")  # the last address (.6)
+        with pytest.raises(ClientError) as info:
+            ec2.create_vpc(CidrBlock="10.0.0.0/16")
+        assert _error(info)[0] == "VpcLimitExceeded"
+    finally:
+        srv.stop()
+
+
+def test_bad_address_pool_is_refused(fresh_dir: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hadron",
+            "serve",
+            "--data-dir",
+            str(fresh_dir),
+            "--port",
+            "0",
+            "--endpoint-address-pool",
+            "127.77.0.1/16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "--endpoint-address-pool '127.77.0.1/16'" in out.stderr

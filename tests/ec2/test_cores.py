@@ -120,6 +120,8 @@ def test_pages_follow_tokens_to_the_end() -> None:
     assert page(items, str, 5000, None) == (items, None)
     with pytest.raises(errors.InvalidPaginationToken):
         page(items, str, 3, "%%%")
+    with pytest.raises(errors.Ec2InvalidParameterValue, match="maxResults"):
+        page(items, str, 0, None)
 
 
 def test_endpoint_services_and_dns_entries() -> None:

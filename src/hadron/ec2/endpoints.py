@@ -73,6 +73,10 @@ _INTERFACE_FILTERS = (
     "group-name",
     "status",
     "owner-id",
+    "mac-address",
+    "private-dns-name",
+    "source-dest-check",
+    "addresses.primary",
 )
 _ROUTE_TABLES_GATEWAY_ONLY = "Route table IDs are only supported for Gateway type VPC Endpoint."
 
@@ -230,9 +234,9 @@ class EndpointsApi:
             client_token=None if token is None else str(token),
             fingerprint=fingerprint(params),
         )
-        endpoint, created = self._store.create_vpc_endpoint(
-            new, call.now, self._pool, rng=self._rng
-        )
+        # EC2 reports creation times to the millisecond.
+        now = call.now.replace(microsecond=call.now.microsecond // 1000 * 1000)
+        endpoint, created = self._store.create_vpc_endpoint(new, now, self._pool, rng=self._rng)
         if created:
             self._changed(endpoint.vpc_endpoint_id)
         out: Result = {"VpcEndpoint": endpoint_shape(endpoint)}
@@ -254,15 +258,11 @@ class EndpointsApi:
             )
         _options(params, call.region)
         policy = DEFAULT_POLICY if params.get("ResetPolicy") else _policy(params)
-        current = next(
-            (
-                e
-                for e in self._store.list_vpc_endpoints(call.principal.account_id, call.region)
-                if e.vpc_endpoint_id == endpoint_id
-            ),
-            None,
-        )
-        if current is None:
+        current = self._store.get_vpc_endpoint(endpoint_id)
+        if current is None or (current.account_id, current.region) != (
+            call.principal.account_id,
+            call.region,
+        ):
             raise endpoint_not_found(endpoint_id)
         service = service_for(current.service_name, call.region)
         private_dns = params.get("PrivateDnsEnabled")
@@ -370,6 +370,7 @@ class EndpointsApi:
             interfaces = [i for i in interfaces if i.network_interface_id in set(wanted)]
         selected = []
         for i in interfaces:
+            shape = interface_shape(i)
             values = resource_values(
                 {
                     "network-interface-id": i.network_interface_id,
@@ -385,6 +386,10 @@ class EndpointsApi:
                     "group-name": [n for _, n in i.groups],
                     "status": "in-use",
                     "owner-id": i.account_id,
+                    "mac-address": shape["MacAddress"],
+                    "private-dns-name": shape["PrivateDnsName"],
+                    "source-dest-check": True,
+                    "addresses.primary": True,
                 }
             )
             if matches(values, filters):

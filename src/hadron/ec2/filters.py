@@ -117,6 +117,11 @@ def page(
     if max_results is None:
         return list(items[start:]), None
     size = min(int(max_results), MAX_RESULTS_CAP)
+    if size < 1:
+        raise Ec2InvalidParameterValue(
+            f"Value ( {max_results} ) for parameter maxResults is invalid. Expecting a value "
+            "greater than 0."
+        )
     chunk = list(items[start : start + size])
     if start + size >= len(items) or not chunk:
         return chunk, None

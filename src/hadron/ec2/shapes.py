@@ -250,7 +250,6 @@ def interface_shape(interface: NetworkInterface) -> Result:
                 "PrivateIpAddress": interface.private_ip,
             }
         ],
-        "RequesterId": "amazon-vpce",
         "RequesterManaged": True,
         "SourceDestCheck": True,
         "Status": "in-use",
