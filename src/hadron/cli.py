@@ -186,7 +186,8 @@ def _serve(args: argparse.Namespace) -> int:
         regions=regions,
         clock=_utcnow,
         max_skew=timedelta(seconds=args.max_skew),
-        call_handlers=NetworkApi(store, pool).handlers() | EndpointsApi(store, pool).handlers(),
+        call_handlers=NetworkApi(store, pool).handlers()
+        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers(),
     )
 
     def flush_usage() -> None:
