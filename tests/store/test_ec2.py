@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -247,3 +248,55 @@ def test_endpoint_subnet_and_group_checks(store: SqlStore, vpc: str) -> None:
             ACCOUNT, "eu-west-1", eid, EndpointChange(policy_document="{}"), NOW, POOL
         )
     store.delete_subnet(ACCOUNT, REGION, a)  # its interface is gone
+
+
+def test_concurrent_creates_never_share_an_address(store: SqlStore, vpc: str) -> None:
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    subnets = [
+        store.create_subnet(ACCOUNT, REGION, vpc, f"10.0.{i}.0/24", zones[i % 3], NOW).subnet_id
+        for i in range(3)
+    ]
+    results: list[object] = []
+
+    def create(i: int) -> None:
+        try:
+            endpoint, _ = store.create_vpc_endpoint(
+                _endpoint(vpc, subnets, private_dns_enabled=False, client_token=f"t{i}"),
+                NOW,
+                POOL,
+            )
+            results.append(endpoint)
+        except Exception as exc:  # collected and asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not [r for r in results if isinstance(r, Exception)]
+    addresses = [i.private_ip for e in store.list_vpc_endpoints() for i in e.interfaces]
+    assert len(addresses) == 24 == len(set(addresses))
+
+
+def test_accounts_and_regions_are_isolated(store: SqlStore, vpc: str) -> None:
+    other = "210987654321"
+    store.create_account(other, NOW)
+    subnet = store.create_subnet(ACCOUNT, REGION, vpc, "10.0.1.0/24", "us-east-1a", NOW)
+    assert store.list_vpcs(other, REGION) == [] and store.list_subnets(other, REGION) == []
+    assert store.list_vpcs(ACCOUNT, "eu-west-1") == []
+    with pytest.raises(errors.InvalidVpcIdNotFound):
+        store.delete_vpc(other, REGION, vpc)
+    with pytest.raises(errors.InvalidSubnetIdNotFound):
+        store.delete_subnet(other, REGION, subnet.subnet_id)
+    with pytest.raises(errors.InvalidVpcIdNotFound):
+        store.create_security_group(other, REGION, vpc, "x", "x")
+    theirs = store.create_vpc(other, REGION, "10.0.0.0/16", NOW, POOL).vpc_id
+    new = _endpoint(theirs, [subnet.subnet_id], account_id=other)
+    with pytest.raises(errors.InvalidSubnetIdNotFound):
+        store.create_vpc_endpoint(new, NOW, POOL)
+    mine, _ = store.create_vpc_endpoint(_endpoint(vpc, [subnet.subnet_id]), NOW, POOL)
+    with pytest.raises(errors.InvalidVpcEndpointIdNotFound):
+        store.delete_vpc_endpoint(other, REGION, mine.vpc_endpoint_id)
+    assert store.list_vpc_endpoints(other, REGION) == []
+    assert [e.vpc_endpoint_id for e in store.live_vpc_endpoints()] == [mine.vpc_endpoint_id]
