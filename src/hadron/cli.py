@@ -29,6 +29,9 @@ from hadron.bootstrap import (
     write_aws_files,
 )
 from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.ec2.addresses import DEFAULT_POOL, parse_pool
+from hadron.ec2.endpoints import EndpointsApi
+from hadron.ec2.network import NetworkApi
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
@@ -38,6 +41,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
+from hadron.vpce_policies import EndpointPolicyCache
 
 __all__ = ["main"]
 
@@ -87,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--header-timeout", type=float, default=10.0, help="seconds for headers")
     s.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a body")
     s.add_argument("--log-level", default="WARNING")
+    s.add_argument(
+        "--endpoint-address-pool",
+        default=DEFAULT_POOL,
+        help="IPv4 network for VPC endpoint interfaces and VPC resolvers (default %(default)s)",
+    )
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -132,6 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
         print("hadron: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
     try:
+        pool = parse_pool(args.endpoint_address_pool)
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    try:
         prepared = prepare(
             args.data_dir,
             regions=regions,
@@ -148,7 +162,12 @@ def _serve(args: argparse.Namespace) -> int:
     audit_log = AuditLog(prepared.data.audit, _utcnow)
     usage = UsageRecorder()
     resolver = CredentialResolver(store)
-    authorizer = PolicyAuthorizer(store)
+    endpoint_policies = EndpointPolicyCache(
+        lambda endpoint_id: (
+            None if (e := store.get_vpc_endpoint(endpoint_id)) is None else e.policy_document
+        )
+    )
+    authorizer = PolicyAuthorizer(store, endpoint_policy=endpoint_policies.policy)
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
@@ -167,6 +186,8 @@ def _serve(args: argparse.Namespace) -> int:
         regions=regions,
         clock=_utcnow,
         max_skew=timedelta(seconds=args.max_skew),
+        call_handlers=NetworkApi(store, pool).handlers()
+        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers(),
     )
 
     def flush_usage() -> None:

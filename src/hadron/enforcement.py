@@ -16,6 +16,10 @@ For each request it
    ``aws:RequestTag/…``, ``aws:TagKeys``, ``sts:*``) of ``hadron.authz_map``;
 3. builds the request context from the gateway's connection facts plus the caller's keys;
 4. raises ``AccessDenied`` with the decision's AWS message unless the engine allows.
+
+A request that arrived through a VPC endpoint (``aws:SourceVpce`` in its context) is also
+evaluated against that endpoint's policy (``endpoint_policy``, e.g.
+``hadron.vpce_policies.EndpointPolicyCache.policy``), which must allow it too (security.md §4.9).
 """
 
 from __future__ import annotations
@@ -279,9 +283,16 @@ def _parse(document: str, name: str) -> PolicyLike:
 class PolicyAuthorizer:
     """Evaluates the caller's identity policies with ``hadron.iam.authorize``."""
 
-    def __init__(self, store: Store, cache: PolicyCache | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache: PolicyCache | None = None,
+        *,
+        endpoint_policy: Callable[[str], PolicyLike] | None = None,
+    ) -> None:
         self._store = store
         self.cache = cache or PolicyCache(store)
+        self._endpoint_policy = endpoint_policy
 
     def invalidate(self, account_id: str | None = None) -> None:
         self.cache.invalidate(account_id)
@@ -327,7 +338,13 @@ class PolicyAuthorizer:
             )
             resource = mapped.resource
             context = {**(context or {}), **mapped.context}
-        decision = self.decide(principal, action, resource, context=context)
+        endpoint_policies: tuple[PolicyLike, ...] | None = None
+        vpce = context.get("aws:SourceVpce")
+        if isinstance(vpce, str) and self._endpoint_policy is not None:
+            endpoint_policies = (self._endpoint_policy(vpce),)
+        decision = self.decide(
+            principal, action, resource, context=context, endpoint_policies=endpoint_policies
+        )
         if decision.errors:
             log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
         if not decision.allowed:
@@ -374,9 +391,11 @@ class PolicyAuthorizer:
         context: Mapping[str, Any] | None = None,
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
+        endpoint_policies: Sequence[PolicyLike] | None = None,
     ) -> Decision:
         """The engine's decision for ``principal`` (shared by :meth:`authorize` and the IAM
-        policy simulator). ``identity_policies`` default to :meth:`identity_policies`."""
+        policy simulator). ``identity_policies`` default to :meth:`identity_policies`;
+        ``endpoint_policies``: the VPC endpoint's policy when the request came through one."""
         values: dict[str, Any] = dict(context or {})
         values.setdefault("aws:PrincipalArn", principal.arn)
         values.setdefault("aws:PrincipalAccount", principal.account_id)
@@ -399,4 +418,5 @@ class PolicyAuthorizer:
             context=values,
             identity_policies=policies,
             permission_boundaries=permission_boundaries,
+            endpoint_policies=endpoint_policies,
         )

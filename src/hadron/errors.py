@@ -291,3 +291,168 @@ class ResourceNotFoundException(ServiceError):
 class ServiceQuotaExceededException(ServiceError):
     code = "ServiceQuotaExceededException"
     status = 402
+
+
+# --- EC2 (VPC endpoint slice) ---------------------------------------------------------------------
+# EC2 error codes are not modelled in botocore's EC2 model (EC2 documents them in its API
+# reference, "Error codes"); the codes contain dots, so class names drop them. Every one is a
+# client error with HTTP 400 on the EC2 protocol, except DryRunOperation (412).
+#
+#   ServiceError
+#   ├── DryRunOperation (412)
+#   ├── Ec2MissingParameter (MissingParameter), Ec2InvalidParameter (InvalidParameter),
+#   │   Ec2InvalidParameterValue (InvalidParameterValue),
+#   │   Ec2InvalidParameterCombination (InvalidParameterCombination)
+#   ├── InvalidVpcIdNotFound, InvalidSubnetIdNotFound, InvalidGroupNotFound,
+#   │   InvalidVpcEndpointIdNotFound, InvalidNetworkInterfaceIdNotFound (….NotFound)
+#   ├── InvalidVpcEndpointIdMalformed, InvalidGroupDuplicate, InvalidServiceName
+#   ├── InvalidSubnetConflict, InvalidSubnetRange, InvalidVpcRange
+#   ├── InvalidPermissionDuplicate, InvalidPermissionNotFound, CannotDelete
+#   ├── DependencyViolation, DuplicateSubnetsInSameZone, InvalidPolicyDocument
+#   ├── InsufficientFreeAddressesInSubnet, VpcLimitExceeded, TagLimitExceeded
+#   └── IdempotentParameterMismatch, InvalidPaginationToken, InvalidVpcEndpointType
+
+
+class DryRunOperation(ServiceError):
+    code = "DryRunOperation"
+    status = 412
+
+
+class Ec2MissingParameter(ServiceError):
+    code = "MissingParameter"
+
+
+class Ec2InvalidParameter(ServiceError):
+    code = "InvalidParameter"
+
+
+class Ec2InvalidParameterValue(ServiceError):
+    code = "InvalidParameterValue"
+
+
+class Ec2InvalidParameterCombination(ServiceError):
+    code = "InvalidParameterCombination"
+
+
+class InvalidVpcIdNotFound(ServiceError):
+    code = "InvalidVpcID.NotFound"
+
+
+class InvalidSubnetIdNotFound(ServiceError):
+    code = "InvalidSubnetID.NotFound"
+
+
+class InvalidGroupNotFound(ServiceError):
+    code = "InvalidGroup.NotFound"
+
+
+class InvalidVpcEndpointIdNotFound(ServiceError):
+    code = "InvalidVpcEndpointId.NotFound"
+
+
+class InvalidNetworkInterfaceIdNotFound(ServiceError):
+    code = "InvalidNetworkInterfaceID.NotFound"
+
+
+class InvalidVpcEndpointIdMalformed(ServiceError):
+    code = "InvalidVpcEndpointId.Malformed"
+
+
+class InvalidGroupDuplicate(ServiceError):
+    code = "InvalidGroup.Duplicate"
+
+
+class InvalidServiceName(ServiceError):
+    code = "InvalidServiceName"
+
+
+class InvalidSubnetConflict(ServiceError):
+    code = "InvalidSubnet.Conflict"
+
+
+class InvalidSubnetRange(ServiceError):
+    code = "InvalidSubnet.Range"
+
+
+class InvalidVpcRange(ServiceError):
+    code = "InvalidVpc.Range"
+
+
+class InvalidPermissionDuplicate(ServiceError):
+    code = "InvalidPermission.Duplicate"
+
+
+class InvalidPermissionNotFound(ServiceError):
+    code = "InvalidPermission.NotFound"
+
+
+class CannotDelete(ServiceError):
+    code = "CannotDelete"
+
+
+class DependencyViolation(ServiceError):
+    code = "DependencyViolation"
+
+
+class DuplicateSubnetsInSameZone(ServiceError):
+    code = "DuplicateSubnetsInSameZone"
+
+
+class InvalidPolicyDocument(ServiceError):
+    code = "InvalidPolicyDocument"
+
+
+class InsufficientFreeAddressesInSubnet(ServiceError):
+    code = "InsufficientFreeAddressesInSubnet"
+
+
+class VpcLimitExceeded(ServiceError):
+    code = "VpcLimitExceeded"
+
+
+class TagLimitExceeded(ServiceError):
+    code = "TagLimitExceeded"
+
+
+class IdempotentParameterMismatch(ServiceError):
+    code = "IdempotentParameterMismatch"
+
+
+class InvalidPaginationToken(ServiceError):
+    code = "InvalidPaginationToken"
+
+
+class InvalidVpcEndpointType(ServiceError):
+    code = "InvalidVpcEndpointType"
+
+
+__all__ += [
+    "CannotDelete",
+    "DependencyViolation",
+    "DryRunOperation",
+    "DuplicateSubnetsInSameZone",
+    "Ec2InvalidParameter",
+    "Ec2InvalidParameterCombination",
+    "Ec2InvalidParameterValue",
+    "Ec2MissingParameter",
+    "IdempotentParameterMismatch",
+    "InsufficientFreeAddressesInSubnet",
+    "InvalidGroupDuplicate",
+    "InvalidGroupNotFound",
+    "InvalidNetworkInterfaceIdNotFound",
+    "InvalidPaginationToken",
+    "InvalidPermissionDuplicate",
+    "InvalidPermissionNotFound",
+    "InvalidPolicyDocument",
+    "InvalidServiceName",
+    "InvalidSubnetConflict",
+    "InvalidSubnetIdNotFound",
+    "InvalidSubnetRange",
+    "InvalidVpcEndpointIdMalformed",
+    "InvalidVpcEndpointIdNotFound",
+    "InvalidVpcEndpointType",
+    "InvalidVpcIdNotFound",
+    "InvalidVpcRange",
+    "TagLimitExceeded",
+    "VpcLimitExceeded",
+]

@@ -175,6 +175,14 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "ec2_tags",  # migration 0007
+                "ec2_network_interfaces",
+                "ec2_vpc_endpoint_groups",
+                "ec2_vpc_endpoints",
+                "ec2_security_group_rules",
+                "ec2_security_groups",
+                "ec2_subnets",
+                "ec2_vpcs",
                 "role_tags",  # migration 0004
                 "user_tags",
                 "role_policy_attachments",

@@ -21,11 +21,14 @@ from hadron.store.policies import SqlPolicies
 from hadron.store.renames import SqlRenames
 from hadron.store.roles import SqlRoles
 from hadron.store.schema import meta
+from hadron.store.vpc_endpoints import SqlVpcEndpoints
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles, SqlRenames):
+class SqlStore(
+    SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles, SqlRenames, SqlVpcEndpoints
+):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(
