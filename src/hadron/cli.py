@@ -28,7 +28,7 @@ from hadron.bootstrap import (
     reset_admin_key,
     write_aws_files,
 )
-from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
@@ -38,6 +38,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
+from hadron.sts import StsApi
 
 __all__ = ["main"]
 
@@ -147,7 +148,8 @@ def _serve(args: argparse.Namespace) -> int:
     store = prepared.store
     audit_log = AuditLog(prepared.data.audit, _utcnow)
     usage = UsageRecorder()
-    resolver = CredentialResolver(store)
+    session_keys = SessionKeys(lambda: store.ring, store.reload_ring)
+    resolver = CredentialResolver(store, sessions=session_keys)
     authorizer = PolicyAuthorizer(store)
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
@@ -162,6 +164,9 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
+        call_handlers=StsApi(
+            store, authorizer, session_keys.seal, ring=lambda: store.ring
+        ).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,

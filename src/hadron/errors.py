@@ -31,7 +31,10 @@ Exception tree::
     ├── EntityAlreadyExists (409, IAM)
     ├── MalformedPolicyDocument (400, IAM)
     ├── InvalidInput (400, IAM)
-    └── DeleteConflict (409, IAM)
+    ├── DeleteConflict (409, IAM)
+    ├── PackedPolicyTooLarge (400, STS)
+    ├── InvalidAuthorizationMessageException (400, STS)
+    └── InvalidParameterValue (400, common)
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ __all__ = [
     "IncompleteSignature",
     "InternalFailure",
     "InvalidAction",
+    "InvalidAuthorizationMessageException",
     "InvalidClientTokenId",
     "InvalidInput",
+    "InvalidParameterValue",
     "InvalidURIPath",
     "LimitExceeded",
     "MalformedPolicyDocument",
@@ -56,6 +61,7 @@ __all__ = [
     "MissingAuthenticationToken",
     "NoSuchEntity",
     "NotImplementedOperation",
+    "PackedPolicyTooLarge",
     "Protocol",
     "RequestEntityTooLarge",
     "RequestExpired",
@@ -266,4 +272,21 @@ class DeleteConflict(ServiceError):
 
 class UnmodifiableEntity(ServiceError):
     code = "UnmodifiableEntity"
+    status = 400
+
+
+class PackedPolicyTooLarge(ServiceError):
+    code = "PackedPolicyTooLarge"
+    status = 400
+
+
+class InvalidAuthorizationMessageException(ServiceError):
+    code = "InvalidAuthorizationMessageException"
+    status = 400
+
+
+class InvalidParameterValue(ServiceError):
+    """AWS's common error for a parameter value outside what the operation accepts."""
+
+    code = "InvalidParameterValue"
     status = 400

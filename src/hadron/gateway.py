@@ -215,11 +215,15 @@ class Gateway:
             regions=self._regions,
             services=(out.service,),
         )
-        resolved = self._resolver.resolve(claim.access_key_id, claim.session_token)
+        resolved = self._resolver.resolve(claim.access_key_id, claim.session_token, now=now)
         if resolved is None:
             raise InvalidClientTokenId(_BAD_KEY)
         signing_key = self._keys.signing_key(
-            claim.access_key_id, resolved.secret, claim.date, claim.region, claim.service
+            resolved.signing_id or claim.access_key_id,
+            resolved.secret,
+            claim.date,
+            claim.region,
+            claim.service,
         )
         sigv4.verify(claim, req, signing_key)
         out.principal = resolved.principal
