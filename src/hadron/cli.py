@@ -12,7 +12,7 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,6 +63,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _offset_clock(path: Path) -> Callable[[], datetime]:
+    """``_utcnow`` plus the seconds written in ``path`` (0 when absent or unreadable)."""
+
+    def clock() -> datetime:
+        try:
+            offset = float(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return _utcnow() + timedelta(seconds=offset)
+
+    return clock
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hadron", description="A self-hosted AWS Proton.")
     parser.add_argument("--version", action="version", version=f"hadron {__version__}")
@@ -88,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--header-timeout", type=float, default=10.0, help="seconds for headers")
     s.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a body")
     s.add_argument("--log-level", default="WARNING")
+    # For black-box tests only: the API clock runs ahead by the number of seconds written in
+    # this file (re-read on every request), so session expiry is testable without sleeping.
+    s.add_argument("--clock-offset-file", type=Path, help=argparse.SUPPRESS)
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -170,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
-        clock=_utcnow,
+        clock=_utcnow if args.clock_offset_file is None else _offset_clock(args.clock_offset_file),
         max_skew=timedelta(seconds=args.max_skew),
     )
 
