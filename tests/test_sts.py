@@ -193,6 +193,13 @@ def test_tampered_and_mismatched_tokens_are_refused(world: World) -> None:
         assert (reply.status, reply.code) == (403, "InvalidClientTokenId")
     swapped = world.sts(Creds(creds.access_key_id, creds.secret, other.token), "GetCallerIdentity")
     assert swapped.message == "The security token included in the request is invalid"
+    # Once a token has been opened (and remembered), it still works only with its own key id.
+    assert world.sts(other, "GetCallerIdentity").status == 200
+    again = world.sts(Creds(creds.access_key_id, creds.secret, other.token), "GetCallerIdentity")
+    assert (again.code, again.message) == (
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid",
+    )
     no_token = world.sts(Creds(creds.access_key_id, creds.secret), "GetCallerIdentity")
     assert no_token.code == "InvalidClientTokenId"
 

@@ -135,6 +135,7 @@ class CredentialResolver:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._cache: dict[str, tuple[float, Resolved | None]] = {}
+        self._opened: dict[str, tuple[Session, Resolved]] = {}
         self._lock = threading.Lock()
 
     def resolve(
@@ -179,13 +180,27 @@ class CredentialResolver:
     def _session(self, access_key_id: str, token: str, now: datetime | None) -> Resolved | None:
         if self._sessions is None or not access_key_id.startswith(TEMPORARY_KEY_PREFIX):
             return None  # a long-term key with a token: unknown, like any unknown key
-        session = self._sessions.open(token, access_key_id)
-        if session is None:
+        # Opened tokens are remembered by their exact text: a token is immutable and opens to
+        # the same session every time, so a hit skips only the decryption. The key-id binding
+        # and the expiry are checked on every request all the same.
+        hit = self._opened.get(token)
+        if hit is None:
+            session = self._sessions.open(token, access_key_id)
+            if session is None:
+                raise InvalidClientTokenId(_BAD_TOKEN)
+            signing_id = f"{access_key_id}:{session.session_id}"
+            resolved = Resolved(session_principal(session), session.secret_access_key, signing_id)
+            hit = (session, resolved)
+            with self._lock:
+                while len(self._opened) >= self._max:
+                    del self._opened[next(iter(self._opened))]
+                self._opened[token] = hit
+        session, resolved = hit
+        if session.access_key_id != access_key_id:
             raise InvalidClientTokenId(_BAD_TOKEN)
         if now is not None and session.expired(now):
             raise ExpiredToken(_EXPIRED_TOKEN)
-        signing_id = f"{access_key_id}:{session.session_id}"
-        return Resolved(session_principal(session), session.secret_access_key, signing_id)
+        return resolved
 
     def forget(self, access_key_id: str) -> None:
         with self._lock:
