@@ -64,8 +64,25 @@ def test_assume_role_same_account_trust_naming_the_user(world: World) -> None:
     assert who.value("UserId") == f"{role.role_id}:bob-session"
     assert who.value("Account") == ACCOUNT
     # The token is never logged; the audit record names the session.
-    last = world.events[-1]
-    assert last["userIdentity"]["arn"].endswith("assumed-role/deploy/bob-session")
+    identity = world.events[-1]["userIdentity"]
+    assert identity["type"] == "AssumedRole"
+    assert identity["arn"].endswith("assumed-role/deploy/bob-session")
+    assert identity["accessKeyId"] == creds.access_key_id
+    assert identity["sessionContext"] == {
+        "sessionIssuer": {
+            "type": "Role",
+            "principalId": role.role_id,
+            "arn": role_arn,
+            "accountId": ACCOUNT,
+            "userName": "deploy",
+        },
+        "webIdFederationData": {},
+        "attributes": {"creationDate": "2026-12-03T12:00:00Z", "mfaAuthenticated": "false"},
+    }
+    issued = world.events[0]
+    assert issued["eventName"] == "AssumeRole"
+    assert issued["responseElements"]["AssumedRoleUser"]["Arn"] == identity["arn"]
+    assert issued["responseElements"]["Credentials"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
     assert creds.token is not None and creds.token not in json.dumps(world.events)
 
 

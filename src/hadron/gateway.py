@@ -31,6 +31,7 @@ from hadron.protocol import adapter_for
 from hadron.protocol.models import load_service
 from hadron.protocol.validate import validate
 from hadron.routing import route
+from hadron.session import Session, session_context
 from hadron.types import HttpRequest, HttpResponse, Principal
 
 __all__ = ["Call", "CallHandler", "Connection", "Gateway", "Handler", "new_request_id"]
@@ -276,6 +277,8 @@ class Gateway:
             }
             if principal.user_name is not None:
                 identity["userName"] = principal.user_name
+            if isinstance(principal.session, Session):
+                identity["sessionContext"] = session_context(principal.session)
         elif out.access_key_id is not None:
             identity = {"type": "Unknown", "accessKeyId": out.access_key_id}
         else:

@@ -58,6 +58,7 @@ __all__ = [
     "new_temporary_key_id",
     "open_token",
     "seal_token",
+    "session_context",
     "temporary_credentials",
 ]
 
@@ -141,6 +142,28 @@ class Session:
         """The tags a session chained from this one inherits."""
         keys = {k.lower() for k in self.transitive_tag_keys}
         return tuple((k, v) for k, v in self.tags if k.lower() in keys)
+
+
+def session_context(session: Session) -> dict[str, Any]:
+    """CloudTrail's ``userIdentity.sessionContext`` for a request signed with ``session``
+    (security.md §9.3): the role that issued it, creation time, MFA flag, source identity."""
+    context: dict[str, Any] = {}
+    if session.is_role:
+        context["sessionIssuer"] = {
+            "type": "Role",
+            "principalId": session.source_id,
+            "arn": session.source_arn,
+            "accountId": session.account_id,
+            "userName": session.source_name,
+        }
+        context["webIdFederationData"] = {}
+    context["attributes"] = {
+        "creationDate": session.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "mfaAuthenticated": "true" if session.mfa else "false",
+    }
+    if session.source_identity is not None:
+        context["sourceIdentity"] = session.source_identity
+    return context
 
 
 # --- ASIA key ids ---------------------------------------------------------------------------------
