@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.parsers import create_parser
 
+from hadron.authzmessage import encode
 from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Connection, Gateway
@@ -131,16 +132,22 @@ class World:
         response = self.gateway.handle(
             HttpRequest("POST", "/", headers, body), Connection("127.0.0.1", {"tlsVersion": "1.3"})
         )
-        model = load_service(service).operation_model(action)
+        service_model = load_service(service)
+        model = service_model.operation_model(action)
         raw = {
             "body": response.body,
             "headers": dict(response.headers),
             "status_code": response.status,
         }
-        return Reply(response.status, create_parser("query").parse(raw, model.output_shape))
+        return Reply(
+            response.status, create_parser(service_model.protocol).parse(raw, model.output_shape)
+        )
 
     def sts(self, creds: Creds, action: str, **params: Any) -> Reply:
         return self.call(creds, "sts", action, "2011-06-15", **params)
+
+    def ec2(self, creds: Creds, action: str, **params: Any) -> Reply:
+        return self.call(creds, "ec2", action, "2016-11-15", **params)
 
     def iam(self, creds: Creds, action: str, **params: Any) -> Reply:
         return self.call(creds, "iam", action, "2010-05-08", **params)
@@ -191,7 +198,9 @@ def make_world(tmp_path: Path) -> World:
     store.put_user_policy(ACCOUNT, "admin", "all", ALLOW_ALL)
     key = store.create_access_key(ACCOUNT, "admin", START)
     keys = SessionKeys(lambda: store.ring, store.reload_ring)
-    authorizer = PolicyAuthorizer(store)
+    authorizer = PolicyAuthorizer(
+        store, encode_failure=lambda message, account: encode(store.ring, message, account)
+    )
     world: World
     events: list[dict[str, Any]] = []
     gateway = Gateway(

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from hadron.authzmessage import decode as decode_authorization_message
+from hadron.authzmessage import encode as encode_authorization_message
 from hadron.credentials import SessionKeys
 from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied
 from hadron.keys import new_ring, rotate
 from hadron.session import Session, SessionKind, account_of_temporary_key
-from hadron.sts import decode_authorization_message, encode_authorization_message
 from hadron.types import Principal
 from tests.sts_world import (
     ACCOUNT,
@@ -593,3 +594,34 @@ def _session() -> Session:
         issued_at=START,
         expires_at=START.replace(hour=13),
     )
+
+
+def test_ec2_denials_carry_a_message_sts_decodes(world: World) -> None:
+    frank = world.user("frank", policy("Allow", "sts:DecodeAuthorizationMessage"))
+    denied = world.ec2(frank, "DescribeVpcEndpoints")
+    assert (denied.status, denied.code) == (403, "UnauthorizedOperation")
+    head = (
+        "You are not authorized to perform this operation. User: "
+        f"{_user_arn('frank')} is not authorized to perform: ec2:DescribeVpcEndpoints because "
+        "no identity-based policy allows the ec2:DescribeVpcEndpoints action. "
+        "Encoded authorization failure message: "
+    )
+    assert denied.message is not None and denied.message.startswith(head)
+    encoded = denied.message[len(head) :]
+    reply = world.sts(frank, "DecodeAuthorizationMessage", EncodedMessage=encoded)
+    decoded = json.loads(reply.value("DecodedMessage"))
+    user = world.store.get_user(ACCOUNT, "frank")
+    assert user is not None
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["context"]["principal"] == {
+        "id": user.user_id,
+        "name": "frank",
+        "arn": _user_arn("frank"),
+    }
+    assert decoded["context"]["action"] == "ec2:DescribeVpcEndpoints"
+    keys = {item["key"] for item in decoded["context"]["conditions"]["items"]}
+    assert {"aws:SourceIp", "aws:SecureTransport", "aws:CurrentTime"} <= keys
+    # Another account's caller cannot read it.
+    other = world.user("ophelia", ALLOW_ALL, account=OTHER)
+    foreign = world.sts(other, "DecodeAuthorizationMessage", EncodedMessage=encoded)
+    assert foreign.code == "InvalidAuthorizationMessageException"

@@ -19,6 +19,7 @@ from pathlib import Path
 from hadron import __version__
 from hadron.app import HadronApp
 from hadron.auditlog import AuditLog, verify_directory
+from hadron.authzmessage import encode as encode_failure
 from hadron.bootstrap import (
     DataDir,
     create_account,
@@ -166,7 +167,9 @@ def _serve(args: argparse.Namespace) -> int:
     usage = UsageRecorder()
     session_keys = SessionKeys(lambda: store.ring, store.reload_ring)
     resolver = CredentialResolver(store, sessions=session_keys)
-    authorizer = PolicyAuthorizer(store)
+    authorizer = PolicyAuthorizer(
+        store, encode_failure=lambda message, account: encode_failure(store.ring, message, account)
+    )
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )

@@ -38,10 +38,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hadron import authzmessage
 from hadron.access import iam_action
 from hadron.authz_map import DEFAULT_REGION, authorization
 from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
-from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, authorize, parse_policy
+from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.session import Session
@@ -350,9 +351,18 @@ def _parse(document: str, name: str, kind: PolicyKind = PolicyKind.IDENTITY) -> 
 class PolicyAuthorizer:
     """Evaluates the caller's identity policies with ``hadron.iam.authorize``."""
 
-    def __init__(self, store: Store, cache: PolicyCache | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache: PolicyCache | None = None,
+        *,
+        encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
+    ) -> None:
         self._store = store
         self.cache = cache or PolicyCache(store)
+        # Seals an EC2 denial's decoded message for ``sts:DecodeAuthorizationMessage``
+        # (``hadron.authzmessage.encode`` bound to the master-key ring); None: plain messages.
+        self._encode_failure = encode_failure
 
     def invalidate(self, account_id: str | None = None) -> None:
         self.cache.invalidate(account_id)
@@ -411,7 +421,35 @@ class PolicyAuthorizer:
             log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
         if not decision.allowed:
             named = resource if isinstance(resource, str) else None  # None: the denied one
-            raise AccessDenied(decision.denial_message(principal.arn, action, named))
+            message = decision.denial_message(principal.arn, action, named)
+            if service == "ec2" and self._encode_failure is not None:
+                message = self._ec2_message(principal, action, decision, message, context)
+            raise AccessDenied(message)
+
+    def _ec2_message(
+        self,
+        principal: Principal,
+        action: str,
+        decision: Decision,
+        message: str,
+        context: Mapping[str, Any],
+    ) -> str:
+        """EC2's UnauthorizedOperation text with an encoded failure message (security.md §1.9)."""
+        assert self._encode_failure is not None  # noqa: S101 - checked by the caller
+        details = authzmessage.failure_message(
+            principal_id=principal.user_id,
+            principal_name=principal.user_name,
+            principal_arn=principal.arn,
+            action=action,
+            resource=decision.resource or "*",
+            explicit_deny=decision.result is Result.EXPLICITLY_DENIED,
+            context=context,
+        )
+        encoded = self._encode_failure(details, principal.account_id)
+        return (
+            f"You are not authorized to perform this operation. {message}. "
+            f"Encoded authorization failure message: {encoded}"
+        )
 
     def role(self, role_arn_value: str) -> Role | None:
         """The role an ARN names exactly (path included), or ``None``."""

@@ -12,21 +12,19 @@ minted, and a session exists only inside the token handed back.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from hadron import authzmessage
 from hadron.authz_map import authorization
 from hadron.errors import (
     AccessDenied,
     InvalidAuthorizationMessageException,
     InvalidParameterValue,
 )
-from hadron.keys import RNG, MasterKeyRing, SealError, open_sealed, seal
+from hadron.keys import RNG, MasterKeyRing
 from hadron.session import Session, SessionKind, account_of_temporary_key, temporary_credentials
 from hadron.sts_rules import (
     assumed_role_arn,
@@ -45,13 +43,10 @@ __all__ = [
     "Directory",
     "StsApi",
     "Trust",
-    "decode_authorization_message",
-    "encode_authorization_message",
     "get_caller_identity",
 ]
 
 Result = dict[str, Any]
-_MESSAGE_AAD = b"hadron:authorization-message:1:"
 _NOT_DECODABLE = "The encoded authorization message is invalid or was not issued by Hadron."
 
 
@@ -295,28 +290,7 @@ class StsApi:
         caller, params = _call_parts(call)
         if self._ring is None:
             raise InvalidAuthorizationMessageException(_NOT_DECODABLE)
-        decoded = decode_authorization_message(
+        decoded = authzmessage.decode(
             self._ring(), str(params["EncodedMessage"]), caller.account_id
         )
         return {"DecodedMessage": decoded}
-
-
-def encode_authorization_message(
-    ring: MasterKeyRing, message: Mapping[str, Any], account_id: str, rng: RNG = os.urandom
-) -> str:
-    """An opaque, sealed authorization-failure message (EC2's ``Encoded authorization failure
-    message``) that only callers of ``account_id`` can decode."""
-    text = json.dumps(message, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    envelope = seal(ring, text, aad=_MESSAGE_AAD + account_id.encode("ascii"), rng=rng)
-    return base64.urlsafe_b64encode(envelope).decode("ascii").rstrip("=")
-
-
-def decode_authorization_message(ring: MasterKeyRing, encoded: str, account_id: str) -> str:
-    """The JSON text of a message from :func:`encode_authorization_message`, or
-    ``InvalidAuthorizationMessageException`` for anything else (including another account's)."""
-    try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        text = open_sealed(ring, raw, aad=_MESSAGE_AAD + account_id.encode("ascii"))
-        return text.decode("utf-8")
-    except (SealError, ValueError, binascii.Error):
-        raise InvalidAuthorizationMessageException(_NOT_DECODABLE) from None

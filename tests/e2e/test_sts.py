@@ -349,3 +349,29 @@ def test_role_profile_through_a_services_section(server: Server) -> None:
     )
     identity = _profile_session(server, config, "via-services").client("sts").get_caller_identity()
     assert identity["Arn"].endswith(f"/{role_arn.rsplit('/', 1)[-1]}/svc")
+
+
+def test_ec2_denial_decodes_with_sts(server: Server) -> None:
+    iam = server.client("iam")
+    user = _name("noec2")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    ec2 = _client(
+        server,
+        "ec2",
+        {
+            "AccessKeyId": key["AccessKeyId"],
+            "SecretAccessKey": key["SecretAccessKey"],
+            "SessionToken": None,
+        },
+    )
+    with pytest.raises(ClientError) as info:
+        ec2.describe_vpc_endpoints()
+    code, message = _code(info)
+    assert code == "UnauthorizedOperation"
+    marker = "Encoded authorization failure message: "
+    assert message.startswith("You are not authorized to perform this operation. User: ")
+    decoded = server.client("sts").decode_authorization_message(
+        EncodedMessage=message.split(marker, 1)[1]
+    )["DecodedMessage"]
+    assert json.loads(decoded)["context"]["action"] == "ec2:DescribeVpcEndpoints"
