@@ -15,7 +15,7 @@ from hadron.authzmessage import encode as encode_authorization_message
 from hadron.credentials import SessionKeys
 from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied
-from hadron.keys import new_ring, rotate
+from hadron.keys import MasterKeyRing, new_ring, rotate
 from hadron.session import Session, SessionKind, account_of_temporary_key
 from hadron.types import Principal
 from tests.sts_world import (
@@ -551,29 +551,41 @@ def test_root_cannot_assume_roles(world: World) -> None:
         )
 
 
-def test_rotated_master_key_keeps_sessions_and_reloads_once(world: World) -> None:
+def test_rotated_master_key_keeps_sessions_and_reloads_once() -> None:
     ring = new_ring()
-    holder = {"ring": ring}
-    reloads: list[int] = []
+    rotated = rotate(ring)  # what `hadron admin rotate-master-key` wrote to the key file
+    current = {"ring": ring}
+    reloads: list[MasterKeyRing] = []
+    ticks = [0.0]
 
-    def reload() -> object:
-        reloads.append(1)
-        holder["ring"] = rotate(ring) if len(reloads) == 1 else holder["ring"]
-        return holder["ring"]
+    def reload() -> MasterKeyRing | None:
+        reloads.append(rotated)
+        fresh = None if current["ring"] is rotated else rotated
+        current["ring"] = rotated
+        return fresh
 
-    issuer = SessionKeys(lambda: rotate(ring))  # another node, already rotated
-    keys = SessionKeys(lambda: holder["ring"], reload)  # type: ignore[arg-type]
-    old_token_session = _session()
-    old = SessionKeys(lambda: ring).seal(old_token_session)
-    assert keys.open(old, old_token_session.access_key_id) == old_token_session
+    keys = SessionKeys(lambda: current["ring"], reload, monotonic=lambda: ticks[0])
+    old = _session()
+    old_token = keys.seal(old)  # sealed under the old active key
+    assert keys.open(old_token, old.access_key_id) == old
     assert not reloads
-    fresh = _session()
-    token = issuer.seal(fresh)
-    # rotate() draws a new random key: the "other node's" ring differs from ours, so the
-    # token does not open even after the reload (fail closed), and garbage never reloads.
-    assert keys.open(token, fresh.access_key_id) is None
-    assert keys.open("garbage", fresh.access_key_id) is None
+    # Another node, already on the rotated ring, issues a session under the new key: the first
+    # token naming the unknown key makes this node re-read the key file once.
+    new = _session()
+    new_token = SessionKeys(lambda: rotated).seal(new)
+    assert keys.open(new_token, new.access_key_id) == new
     assert len(reloads) == 1
+    assert keys.open(old_token, old.access_key_id) == old  # old sessions stay valid
+    # Garbage, or a key id no ring has, never makes it read the file more than once a second.
+    foreign = SessionKeys(lambda: rotate(rotated)).seal(_session())
+    assert keys.open(foreign, new.access_key_id) is None
+    assert keys.open(foreign, new.access_key_id) is None
+    assert keys.open("garbage", new.access_key_id) is None
+    assert len(reloads) == 1
+    ticks[0] += 1.5
+    assert keys.open(foreign, new.access_key_id) is None
+    assert keys.open(foreign, new.access_key_id) is None
+    assert len(reloads) == 2
 
 
 def _session() -> Session:

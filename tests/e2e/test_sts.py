@@ -375,3 +375,31 @@ def test_ec2_denial_decodes_with_sts(server: Server) -> None:
         EncodedMessage=message.split(marker, 1)[1]
     )["DecodedMessage"]
     assert json.loads(decoded)["context"]["action"] == "ec2:DescribeVpcEndpoints"
+
+
+def test_master_key_rotation_keeps_sessions(clocked: tuple[Server, Path]) -> None:
+    server, _offset = clocked
+    role_arn = _role(server, _trust(server.account_id))
+    before = server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="before")
+    rotated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hadron",
+            "admin",
+            "rotate-master-key",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    old = _client(server, "sts", before["Credentials"])
+    assert old.get_caller_identity()["Arn"].endswith("/before")
+    after = server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="after")
+    assert (
+        _client(server, "sts", after["Credentials"]).get_caller_identity()["Arn"].endswith("/after")
+    )
