@@ -244,6 +244,16 @@ def test_expiry_is_enforced(clocked: tuple[Server, Path]) -> None:
         _client(server, "sts", creds).get_caller_identity()
     assert _code(info) == ("ExpiredToken", "The security token included in the request is expired")
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # Every wire protocol answers in its own words (security.md §1.9 row 14).
+    with _ahead(offset, 901), pytest.raises(ClientError) as info:
+        _client(server, "proton", creds).list_services()
+    assert _code(info) == (
+        "ExpiredTokenException",
+        "The security token included in the request is expired",
+    )
+    with _ahead(offset, 901), pytest.raises(ClientError) as info:
+        _client(server, "ec2", creds).describe_vpc_endpoints()
+    assert _code(info) == ("RequestExpired", "Request has expired.")
 
 
 def test_revocation_by_token_issue_time(clocked: tuple[Server, Path]) -> None:
