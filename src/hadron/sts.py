@@ -139,7 +139,7 @@ class StsApi:
         self._ring = ring
         self._rng = rng
 
-    def call_handlers(self) -> dict[tuple[str, str], Callable[[Any], Mapping[str, Any] | None]]:
+    def call_handlers(self) -> dict[tuple[str, str], Callable[[CallLike], Result]]:
         return {
             ("sts", "AssumeRole"): self.assume_role,
             ("sts", "GetSessionToken"): self.get_session_token,
