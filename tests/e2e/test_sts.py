@@ -8,6 +8,7 @@ the test writes to ``--clock-offset-file``, and the client signs with the same o
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -24,9 +25,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.e2e.server import Server
+from tests.e2e.server import Server, clean_env
 
 AWS = str(Path(sys.executable).parent / "aws")
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 )
@@ -413,3 +415,32 @@ def test_master_key_rotation_keeps_sessions(clocked: tuple[Server, Path]) -> Non
     assert (
         _client(server, "sts", after["Credentials"]).get_caller_identity()["Arn"].endswith("/after")
     )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_javascript_sdk_v3_with_session_credentials(server: Server) -> None:
+    role_arn = _role(server, _trust(server.account_id))
+    creds = server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="js-sdk")[
+        "Credentials"
+    ]
+    env = clean_env() | {
+        "AWS_REGION": "us-east-1",
+        "HADRON_ENDPOINT": server.endpoint,
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "NODE_EXTRA_CA_CERTS": str(server.ca),
+    }
+    script = str(JS_DIR / "caller_identity.mjs")
+    out = subprocess.run(
+        ["node", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    role_name = role_arn.rsplit("/", 1)[-1]
+    assert json.loads(out.stdout)["Arn"] == (
+        f"arn:aws:sts::{server.account_id}:assumed-role/{role_name}/js-sdk"
+    )
+    env["AWS_SESSION_TOKEN"] = creds["SessionToken"][:-8]
+    bad = subprocess.run(
+        ["node", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(bad.stdout) == {"error": "InvalidClientTokenId", "status": 403}
