@@ -7,23 +7,32 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.parsers import create_parser
 
 from hadron.authzmessage import decode as decode_authorization_message
 from hadron.authzmessage import encode as encode_authorization_message
 from hadron.credentials import SessionKeys
 from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied
+from hadron.gateway import Connection
 from hadron.keys import MasterKeyRing, new_ring, rotate
-from hadron.session import Session, SessionKind, account_of_temporary_key
-from hadron.types import Principal
+from hadron.protocol.models import load_service
+from hadron.session import Session, SessionKind, account_of_temporary_key, temporary_credentials
+from hadron.types import HttpRequest, Principal
 from tests.sts_world import (
     ACCOUNT,
     ALLOW_ALL,
     OTHER,
     START,
     Creds,
+    Reply,
     World,
     make_world,
     policy,
@@ -589,8 +598,6 @@ def test_rotated_master_key_keeps_sessions_and_reloads_once() -> None:
 
 
 def _session() -> Session:
-    from hadron.session import temporary_credentials
-
     akid, secret, sid = temporary_credentials(ACCOUNT)
     return Session(
         kind=SessionKind.USER,
@@ -637,3 +644,38 @@ def test_ec2_denials_carry_a_message_sts_decodes(world: World) -> None:
     other = world.user("ophelia", ALLOW_ALL, account=OTHER)
     foreign = world.sts(other, "DecodeAuthorizationMessage", EncodedMessage=encoded)
     assert foreign.code == "InvalidAuthorizationMessageException"
+
+
+def _presigned(world: World, creds: Creds) -> Reply:
+    """GetCallerIdentity as a presigned GET URL (``X-Amz-Security-Token`` in the query)."""
+    url = "https://127.0.0.1:8443/?Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest("GET", url)
+    signer = SigV4QueryAuth(
+        Credentials(creds.access_key_id, creds.secret, creds.token), "sts", "us-east-1", 3600
+    )
+    with mock.patch(
+        "botocore.auth.get_current_datetime", return_value=world.now.replace(tzinfo=None)
+    ):
+        signer.add_auth(request)
+    parts = urlsplit(request.url)
+    target = f"{parts.path}?{parts.query}"
+    response = world.gateway.handle(
+        HttpRequest("GET", target, (("host", "127.0.0.1:8443"),)),
+        Connection("127.0.0.1", {"tlsVersion": "1.3"}),
+    )
+    model = load_service("sts").operation_model("GetCallerIdentity")
+    raw = {"body": response.body, "headers": dict(response.headers), "status_code": response.status}
+    return Reply(response.status, create_parser("query").parse(raw, model.output_shape))
+
+
+def test_presigned_urls_with_session_credentials_expire_with_the_session(world: World) -> None:
+    role_arn = world.role("presign", trust(ACCOUNT))
+    creds = world.sts(
+        world.admin, "AssumeRole", RoleArn=role_arn, RoleSessionName="ps", DurationSeconds=900
+    ).creds()
+    ok = _presigned(world, creds)
+    assert ok.status == 200, ok.parsed
+    assert ok.value("Arn") == f"arn:aws:sts::{ACCOUNT}:assumed-role/presign/ps"
+    world.advance(900)
+    expired = _presigned(world, creds)
+    assert (expired.status, expired.code) == (403, "ExpiredToken")
