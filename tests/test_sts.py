@@ -283,6 +283,22 @@ def test_managed_session_policies(world: World) -> None:
         PolicyArns=[{"arn": f"arn:aws:iam::{ACCOUNT}:policy/none"}],
     )
     assert missing.code == "InvalidParameterValue"
+    unknown_aws = world.sts(
+        world.admin,
+        "AssumeRole",
+        RoleArn=role_arn,
+        RoleSessionName="mm",
+        PolicyArns=[{"arn": "arn:aws:iam::aws:policy/NoSuchPolicy"}],
+    )
+    assert unknown_aws.code == "InvalidParameterValue"
+    aws_managed = world.sts(
+        world.admin,
+        "AssumeRole",
+        RoleArn=role_arn,
+        RoleSessionName="mm",
+        PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}],
+    )
+    assert aws_managed.status == 200, aws_managed.parsed
 
 
 def test_session_policy_errors(world: World) -> None:
@@ -390,6 +406,15 @@ def test_session_tags_transitive_and_overrides(world: World) -> None:
     plain = world.sts(world.admin, "AssumeRole", RoleArn=first, RoleSessionName="pp").creds()
     plain_two = world.sts(plain, "AssumeRole", RoleArn=second, RoleSessionName="tt").creds()
     assert world.sts(plain_two, "GetAccessKeyInfo", **key_info).code == "AccessDenied"
+    # Carrying transitive tags into a role whose trust policy does not allow sts:TagSession
+    # is refused.
+    strict = world.role(
+        "strict", trust(f"arn:aws:iam::{ACCOUNT}:role/first", actions="sts:AssumeRole")
+    )
+    untagged = world.sts(creds, "AssumeRole", RoleArn=strict, RoleSessionName="st")
+    assert untagged.code == "AccessDenied"
+    assert untagged.message is not None and "sts:TagSession" in untagged.message
+    assert world.sts(plain, "AssumeRole", RoleArn=strict, RoleSessionName="st").status == 200
     # Re-passing an inherited transitive key fails.
     clash = world.sts(
         creds,

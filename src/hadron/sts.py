@@ -24,6 +24,7 @@ from hadron.errors import (
     InvalidAuthorizationMessageException,
     InvalidParameterValue,
 )
+from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.keys import RNG, MasterKeyRing
 from hadron.session import Session, SessionKind, account_of_temporary_key, temporary_credentials
 from hadron.sts_rules import (
@@ -180,7 +181,8 @@ class StsApi:
             "sts", "AssumeRole", params, account=caller.account_id, region=call.region
         )
         context = {**call.context, **mapped.context}
-        if params.get("Tags") or params.get("TransitiveTagKeys"):
+        if params.get("Tags") or params.get("TransitiveTagKeys") or inherited:
+            # Passing tags, or carrying transitive ones into a chained session, is tagging.
             self._trust.check_trusted(caller, "sts:TagSession", target, context)
         if identity is not None:
             if identity != params.get("SourceIdentity"):
@@ -222,8 +224,10 @@ class StsApi:
 
     def _check_policy_arn(self, arn: str, account_id: str) -> None:
         if arn.startswith("arn:aws:iam::aws:policy/"):
-            return
-        if self._directory.get_policy(account_id, arn) is None:
+            found = arn in AWS_MANAGED_POLICIES
+        else:
+            found = self._directory.get_policy(account_id, arn) is not None
+        if not found:
             raise InvalidParameterValue(
                 f"The policy {arn} does not exist or is not in the role's account."
             )
