@@ -229,7 +229,8 @@ class Gateway:
         sigv4.verify(claim, req, signing_key)
         out.principal = resolved.principal
         out.region = claim.region
-        self._usage.note(claim.access_key_id, now, out.service, claim.region)
+        if claim.session_token is None:  # last-used is tracked for long-term keys only
+            self._usage.note(claim.access_key_id, now, out.service, claim.region)
         out.params = params
         if operation.input_shape is not None:
             validate(params, operation.input_shape, adapter.name)
