@@ -704,3 +704,18 @@ def test_presigned_urls_with_session_credentials_expire_with_the_session(world: 
     world.advance(900)
     expired = _presigned(world, creds)
     assert (expired.status, expired.code) == (403, "ExpiredToken")
+
+
+def test_sessions_of_a_deleted_role_get_nothing_from_a_recreated_one(world: World) -> None:
+    role_arn = world.role("phoenix", trust(ACCOUNT))
+    creds = world.sts(world.admin, "AssumeRole", RoleArn=role_arn, RoleSessionName="old").creds()
+    key_info = {"AccessKeyId": world.admin.access_key_id}
+    assert world.sts(creds, "GetAccessKeyInfo", **key_info).status == 200
+    world.store.delete_role_policy(ACCOUNT, "phoenix", "p")
+    world.store.delete_role(ACCOUNT, "phoenix")
+    world.role("phoenix", trust(ACCOUNT))  # same name and ARN, new role id
+    world.authorizer.invalidate(ACCOUNT)
+    denied = world.sts(creds, "GetAccessKeyInfo", **key_info)
+    assert denied.code == "AccessDenied"
+    fresh = world.sts(world.admin, "AssumeRole", RoleArn=role_arn, RoleSessionName="new").creds()
+    assert world.sts(fresh, "GetAccessKeyInfo", **key_info).status == 200

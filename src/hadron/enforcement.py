@@ -214,11 +214,13 @@ class PolicyCache:
         """The user's tags (for ``aws:PrincipalTag/<key>``), cached with its policies."""
         return self._policies(account_id, user_name)[2]
 
-    def role_policies(self, account_id: str, role_name: str) -> _Loaded:
-        """The role's (identity policies, boundary, tags); all empty for an unknown role."""
+    def role_policies(self, account_id: str, role_name: str, role_id: str) -> _Loaded:
+        """The role's (identity policies, boundary, tags); all empty for an unknown role, or
+        when the role of that name is not the one with ``role_id`` (deleted and re-created:
+        sessions of the old role get nothing from the new one)."""
         return self._cached(
-            (account_id, "role/" + role_name.lower()),
-            lambda: self._load_role(account_id, role_name),
+            (account_id, f"role/{role_name.lower()}/{role_id}"),
+            lambda: self._load_role(account_id, role_name, role_id),
         )
 
     def session_policies(self, session: Session) -> tuple[PolicyLike, ...]:
@@ -271,9 +273,9 @@ class PolicyCache:
         )
         return _managed(arn, "{}" if version is None else version.document)
 
-    def _load_role(self, account_id: str, role_name: str) -> _Loaded:
+    def _load_role(self, account_id: str, role_name: str, role_id: str) -> _Loaded:
         role = self._store.get_role(account_id, role_name)
-        if role is None:
+        if role is None or role.role_id != role_id:
             return (), (), ()
         out: list[PolicyLike] = []
         for name in self._store.list_role_policies(account_id, role_name):
@@ -590,7 +592,7 @@ class PolicyAuthorizer:
         resource_account: str | None,
     ) -> Decision:
         identity, boundary, role_tags = self.cache.role_policies(
-            session.account_id, session.source_name
+            session.account_id, session.source_name, session.source_id
         )
         values: dict[str, Any] = dict(context or {})
         values.update(_token_context(session))
