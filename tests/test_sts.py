@@ -719,3 +719,17 @@ def test_sessions_of_a_deleted_role_get_nothing_from_a_recreated_one(world: Worl
     assert denied.code == "AccessDenied"
     fresh = world.sts(world.admin, "AssumeRole", RoleArn=role_arn, RoleSessionName="new").creds()
     assert world.sts(fresh, "GetAccessKeyInfo", **key_info).status == 200
+
+
+def test_session_token_sessions_are_bound_to_the_user_id(world: World) -> None:
+    grace = world.user("grace", policy("Allow", "ec2:DescribeVpcEndpoints"))
+    creds = world.sts(grace, "GetSessionToken").creds()
+    # Allowed: authorization passes and the (unserved) operation answers 501.
+    assert world.ec2(creds, "DescribeVpcEndpoints").code == "NotImplemented"
+    for key in world.store.list_access_keys(ACCOUNT, "grace"):
+        world.store.delete_access_key(key.access_key_id)
+    world.store.delete_user_policy(ACCOUNT, "grace", "p")
+    world.store.delete_user(ACCOUNT, "grace")
+    world.user("grace", policy("Allow", "ec2:DescribeVpcEndpoints"))  # new user id
+    world.authorizer.invalidate(ACCOUNT)
+    assert world.ec2(creds, "DescribeVpcEndpoints").code == "UnauthorizedOperation"

@@ -223,6 +223,19 @@ class PolicyCache:
             lambda: self._load_role(account_id, role_name, role_id),
         )
 
+    def user_session_policies(self, session: Session) -> _Loaded:
+        """A GetSessionToken session's user's (policies, boundary, tags); empty when the user
+        of that name is no longer the one the session was issued to."""
+
+        def load() -> _Loaded:
+            user = self._store.get_user(session.account_id, session.source_name)
+            if user is None or user.user_id != session.source_id:
+                return (), (), ()
+            return self._load(session.account_id, session.source_name)
+
+        key = f"user-session/{session.source_name.lower()}/{session.source_id}"
+        return self._cached((session.account_id, key), load)
+
     def session_policies(self, session: Session) -> tuple[PolicyLike, ...]:
         """A session's inline policy and managed ``PolicyArns`` documents, parsed (cached per
         session; a managed policy deleted since the session began denies everything)."""
@@ -556,6 +569,9 @@ class PolicyAuthorizer:
         values: dict[str, Any] = dict(context or {})
         if session is not None:
             values.update(_token_context(session))
+            if identity_policies is None:
+                loaded = self.cache.user_session_policies(session)
+                identity_policies, permission_boundaries = loaded[0], loaded[1]
         values.setdefault("aws:PrincipalArn", principal.arn)
         values.setdefault("aws:PrincipalAccount", principal.account_id)
         values.setdefault("aws:userid", principal.user_id)
