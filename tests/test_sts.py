@@ -129,8 +129,17 @@ def test_unknown_role_is_denied_like_an_untrusting_one(world: World) -> None:
     assert (denied.status, denied.code) == (403, "AccessDenied")
     assert denied.message == (
         f"User: {_user_arn('admin')} is not authorized to perform: sts:AssumeRole "
-        f"on resource: {arn}"
+        f"on resource: {arn} because no role trust policy allows the sts:AssumeRole action"
     )
+    # The same words as an existing role whose trust policy does not name the caller.
+    world.role("closed", trust(f"arn:aws:iam::{OTHER}:root"))
+    closed = world.sts(
+        world.admin,
+        "AssumeRole",
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/closed",
+        RoleSessionName="xx",
+    )
+    assert closed.message == denied.message.replace("role/nope", "role/closed")
 
 
 def test_cross_account_needs_both_sides(world: World) -> None:

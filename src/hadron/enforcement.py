@@ -492,14 +492,12 @@ class PolicyAuthorizer:
         self, principal: Principal, action: str, target: str, context: Mapping[str, Any]
     ) -> None:
         """Raise ``AccessDenied`` unless ``action`` on role ``target`` is allowed by its trust
-        policy and (where needed) the caller's own policies. An unknown role is denied like
-        one whose trust policy does not allow the caller, so roles cannot be enumerated."""
+        policy and (where needed) the caller's own policies. An unknown role is denied with the
+        very words of a trust policy that does not name the caller, so roles cannot be
+        enumerated."""
         role = self.role(target)
         if role is None:
-            raise AccessDenied(
-                f"User: {principal.arn} is not authorized to perform: {action} "
-                f"on resource: {target}"
-            )
+            raise AccessDenied(_untrusted(principal.arn, action, target))
         trust = _parse(role.trust_policy, f"trust policy of {role.role_name}", PolicyKind.TRUST)
         decision = self.decide(
             principal,
@@ -637,6 +635,13 @@ class PolicyAuthorizer:
 _UNAUTHORIZED_STS = frozenset({"GetSessionToken", "GetCallerIdentity"})
 # What a GetSessionToken session (no MFA) may call in STS (IAM user guide comparison table).
 _USER_SESSION_STS = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+
+def _untrusted(principal_arn: str, action: str, target: str) -> str:
+    return (
+        f"User: {principal_arn} is not authorized to perform: {action} on resource: {target} "
+        f"because no role trust policy allows the {action} action"
+    )
 
 
 def _check_user_session(service: str, operation: str) -> None:

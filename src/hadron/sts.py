@@ -158,8 +158,8 @@ class StsApi:
         role = self._trust.role(target)
         if role is None:  # authorization refused it already; a role deleted meanwhile
             raise AccessDenied(
-                f"User: {caller.arn} is not authorized to perform: sts:AssumeRole "
-                f"on resource: {target}"
+                f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: "
+                f"{target} because no role trust policy allows the sts:AssumeRole action"
             )
         if params.get("SerialNumber") is not None or params.get("TokenCode") is not None:
             raise AccessDenied(_MFA_FAILED)  # Hadron has no MFA devices: no code can match
