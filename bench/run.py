@@ -6,6 +6,8 @@ it measures, over HTTPS keep-alive with a fixed number of connections and a fixe
 1. Hadron ``GET /_hadron/health`` (unauthenticated): the transport baseline (TLS, HTTP, ASGI);
 2. Hadron ``sts:GetCallerIdentity`` signed with SigV4 by botocore: the full security path
    (parse, SigV4 verification, credential lookup, authorization, audit record);
+   (2s) the same call signed with session credentials (``ASIA`` key + session token from
+   ``GetSessionToken``): the token is opened (AES-GCM) instead of a cached key lookup;
 3. moto's server (``moto_server`` from a separate venv, ``bench/.venv-moto``) for the same call.
 
 It prints a table and writes ``bench/results/latest.json``. See ``bench/README.md``.
@@ -49,6 +51,7 @@ REGION = "us-east-1"
 STS_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 FORM_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 TARGET_RATIO = 0.40
+SESSION_TARGET_RATIO = 0.90  # session credentials within 10 % of long-term keys
 # A SigV4 signature is accepted for +-5 minutes; every load run is signed just before it starts
 # and may not last longer than this, so no replayed signature ever gets near the limit.
 MAX_SIGNED_RUN_SECONDS = 240
@@ -357,26 +360,49 @@ def health_request(server: Server) -> Request:
 
 
 def signed_sts_request(
-    server: Server, access_key: str, secret_key: str, *, close: bool = False
+    server: Server,
+    access_key: str,
+    secret_key: str,
+    *,
+    close: bool = False,
+    token: str | None = None,
+    body: bytes = STS_BODY,
+    expect: bytes = b"<Arn>",
 ) -> Request:
     """POST / GetCallerIdentity, SigV4-signed by botocore now (valid for 5 minutes of replay).
 
     ``close`` adds an (unsigned) ``Connection: close``: one TCP+TLS connection per request.
+    ``token``: a session token (temporary credentials), sent and signed as
+    ``X-Amz-Security-Token``.
     """
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     url = f"{server.base_url}/"
-    aws_request = AWSRequest(
-        method="POST", url=url, data=STS_BODY, headers={"Content-Type": FORM_TYPE}
-    )
-    SigV4Auth(Credentials(access_key, secret_key), "sts", REGION).add_auth(aws_request)
+    aws_request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": FORM_TYPE})
+    SigV4Auth(Credentials(access_key, secret_key, token), "sts", REGION).add_auth(aws_request)
     headers = [("Host", f"{HOST}:{server.port}")]
     headers += [(str(k), str(v)) for k, v in aws_request.headers.items()]
     if close:
         headers.append(("Connection", "close"))
-    return Request("POST", "/", tuple(headers), STS_BODY, expect=b"<Arn>")
+    return Request("POST", "/", tuple(headers), body, expect=expect)
+
+
+def session_credentials(server: Server, access_key: str, secret_key: str) -> tuple[str, str, str]:
+    """(access key id, secret, token) from Hadron's ``GetSessionToken`` (one hour)."""
+    body = b"Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600"
+    req = signed_sts_request(server, access_key, secret_key, body=body, expect=b"<SessionToken>")
+    status, answer = send_once(server, req)
+    text = answer.decode(errors="replace")
+    found = [re.search(f"<{name}>([^<]+)</{name}>", text) for name in _CREDENTIAL_FIELDS]
+    if status != 200 or not all(found):
+        raise BenchError(f"GetSessionToken answered HTTP {status}:\n{text[:2000]}")
+    akid, secret, token = (m.group(1) for m in found if m is not None)
+    return akid, secret, token
+
+
+_CREDENTIAL_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
 
 def _client_context(ca_file: Path | None) -> ssl.SSLContext:
@@ -844,6 +870,13 @@ def render(
         f"(2)/(1) signed STS vs health      = {_fmt(r21, '.3f')}   "
         f"target >= {TARGET_RATIO:.2f}: {verdict}"
     )
+    rs = ratios.get("session_over_signed")
+    if rs is not None:
+        session_verdict = "MEETS" if rs >= SESSION_TARGET_RATIO else "BELOW"
+        out.append(
+            f"(2s)/(2) session vs long-term keys = {rs:.3f}   "
+            f"target >= {SESSION_TARGET_RATIO:.2f}: {session_verdict}"
+        )
     out.append(
         f"(2)/(3) Hadron STS vs moto STS    = {_fmt(ratios['signed_over_moto'], '.3f')}   "
         "(> 1: Hadron is faster)"
@@ -888,6 +921,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-moto", action="store_true", help="skip target (3)")
     p.add_argument(
         "--no-close-run", action="store_true", help="skip target (2c) (connection per request)"
+    )
+    p.add_argument(
+        "--no-session-run", action="store_true", help="skip target (2s) (session credentials)"
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin server/client to cores")
     p.add_argument("--no-install", action="store_true", help="install neither wrk nor moto")
@@ -941,11 +977,14 @@ def main(argv: list[str] | None = None) -> int:
 
     health = Target("health", "(1) hadron GET /_hadron/health")
     signed = Target("signed", "(2) hadron sts:GetCallerIdentity (SigV4)")
+    signed_session = Target("signed_session", "(2s) same as (2), session credentials")
     signed_close = Target("signed_close", "(2c) same as (2), new connection per request")
     moto = Target("moto", "(3) moto   sts:GetCallerIdentity (SigV4)")
-    targets = [health, signed, signed_close, moto]
+    targets = [health, signed, signed_session, signed_close, moto]
     if args.no_close_run:
         targets.remove(signed_close)
+    if args.no_session_run:
+        targets.remove(signed_session)
     moto_info: dict[str, Any] = {}
     security: dict[str, bool] = {}
     failed = False
@@ -957,9 +996,12 @@ def main(argv: list[str] | None = None) -> int:
             data_dir = work / "data"
             server, ak, sk = start_hadron(procs, data_dir, pin)
             _log(f"hadron pid {server.proc.pid} on {server.base_url}")
+            wait_until_ok(server, signed_sts_request(server, ak, sk), 30)
+            tk, ts, tt = session_credentials(server, ak, sk)
             for target, make in (
                 (health, lambda: health_request(server)),
                 (signed, lambda: signed_sts_request(server, ak, sk)),
+                (signed_session, lambda: signed_sts_request(server, tk, ts, token=tt)),
                 (signed_close, lambda: signed_sts_request(server, ak, sk, close=True)),
             ):
                 if target not in targets:
@@ -1053,6 +1095,8 @@ def main(argv: list[str] | None = None) -> int:
         "signed_over_health": _ratio(signed, health),
         "signed_over_moto": _ratio(signed, moto),
         "signed_close_over_moto": _ratio(signed_close, moto),
+        "session_over_signed": _ratio(signed_session, signed),
+        "target_session_over_signed": SESSION_TARGET_RATIO,
         "target_signed_over_health": TARGET_RATIO,
     }
     r21 = ratios["signed_over_health"]

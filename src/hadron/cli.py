@@ -12,13 +12,14 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hadron import __version__
 from hadron.app import HadronApp
 from hadron.auditlog import AuditLog, verify_directory
+from hadron.authzmessage import encode as encode_failure
 from hadron.bootstrap import (
     DataDir,
     create_account,
@@ -28,7 +29,7 @@ from hadron.bootstrap import (
     reset_admin_key,
     write_aws_files,
 )
-from hadron.credentials import CredentialResolver, UsageRecorder
+from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
 from hadron.ec2.addresses import DEFAULT_POOL, parse_pool
 from hadron.ec2.endpoints import EndpointsApi
 from hadron.ec2.network import NetworkApi
@@ -41,6 +42,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.store.masterkey import rotate_ring_file
+from hadron.sts import StsApi
 from hadron.vpce_policies import EndpointPolicyCache
 
 __all__ = ["main"]
@@ -64,6 +66,19 @@ _OVERRIDING_VARIABLES = (
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _offset_clock(path: Path) -> Callable[[], datetime]:
+    """``_utcnow`` plus the seconds written in ``path`` (0 when absent or unreadable)."""
+
+    def clock() -> datetime:
+        try:
+            offset = float(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return _utcnow() + timedelta(seconds=offset)
+
+    return clock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_POOL,
         help="IPv4 network for VPC endpoint interfaces and VPC resolvers (default %(default)s)",
     )
+    # For black-box tests only: the API clock runs ahead by the number of seconds written in
+    # this file (re-read on every request), so session expiry is testable without sleeping.
+    s.add_argument("--clock-offset-file", type=Path, help=argparse.SUPPRESS)
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -161,13 +179,18 @@ def _serve(args: argparse.Namespace) -> int:
     store = prepared.store
     audit_log = AuditLog(prepared.data.audit, _utcnow)
     usage = UsageRecorder()
-    resolver = CredentialResolver(store)
+    session_keys = SessionKeys(lambda: store.ring, store.reload_ring)
+    resolver = CredentialResolver(store, sessions=session_keys)
     endpoint_policies = EndpointPolicyCache(
         lambda endpoint_id: (
             None if (e := store.get_vpc_endpoint(endpoint_id)) is None else e.policy_document
         )
     )
-    authorizer = PolicyAuthorizer(store, endpoint_policy=endpoint_policies.policy)
+    authorizer = PolicyAuthorizer(
+        store,
+        endpoint_policy=endpoint_policies.policy,
+        encode_failure=lambda message, account: encode_failure(store.ring, message, account),
+    )
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
@@ -181,13 +204,16 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
+        call_handlers=StsApi(
+            store, authorizer, session_keys.seal, ring=lambda: store.ring
+        ).call_handlers()
+        | NetworkApi(store, pool).handlers()
+        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
-        clock=_utcnow,
+        clock=_utcnow if args.clock_offset_file is None else _offset_clock(args.clock_offset_file),
         max_skew=timedelta(seconds=args.max_skew),
-        call_handlers=NetworkApi(store, pool).handlers()
-        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers(),
     )
 
     def flush_usage() -> None:

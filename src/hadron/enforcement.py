@@ -20,6 +20,17 @@ For each request it
 A request that arrived through a VPC endpoint (``aws:SourceVpce`` in its context) is also
 evaluated against that endpoint's policy (``endpoint_policy``, e.g.
 ``hadron.vpce_policies.EndpointPolicyCache.policy``), which must allow it too (security.md §4.9).
+Temporary credentials (``Principal.session``, a ``hadron.session.Session``): an assumed role
+is evaluated with the role's identity policies and boundary plus the session policies of its
+token, as the session ARN, with ``aws:PrincipalArn`` the role ARN, ``aws:userid``
+``AROA…:<session>``, ``aws:PrincipalType`` ``AssumedRole``, ``aws:TokenIssueTime``,
+``aws:MultiFactorAuthPresent`` false, ``aws:SourceIdentity`` and ``aws:PrincipalTag/…`` from the
+role's tags overridden by the session tags (keys case-insensitive). A ``GetSessionToken``
+session is its IAM user, plus the token keys; it may not call IAM (AWS answers
+``InvalidClientTokenId`` without MFA) or STS other than AssumeRole and GetCallerIdentity.
+``sts:AssumeRole`` is evaluated with the role's trust policy as the resource policy (security.md
+§3.1 step 5): same account, a trust policy naming the caller suffices; naming the account needs
+the caller's identity policy too; cross-account always needs both.
 """
 
 from __future__ import annotations
@@ -30,14 +41,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hadron import authzmessage
 from hadron.access import iam_action
 from hadron.authz_map import DEFAULT_REGION, authorization
-from hadron.errors import AccessDenied, ServiceError
-from hadron.iam import Decision, Policy, PolicyLike, authorize, parse_policy
+from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
+from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
+from hadron.session import Session
 from hadron.store import Store
-from hadron.store.records import group_arn, policy_arn, role_arn, user_arn
+from hadron.store.records import Role, group_arn, policy_arn, role_arn, user_arn
 from hadron.types import Principal
 
 __all__ = ["PolicyAuthorizer", "PolicyCache", "resource_for"]
@@ -204,14 +217,49 @@ class PolicyCache:
         """The user's tags (for ``aws:PrincipalTag/<key>``), cached with its policies."""
         return self._policies(account_id, user_name)[2]
 
+    def role_policies(self, account_id: str, role_name: str, role_id: str) -> _Loaded:
+        """The role's (identity policies, boundary, tags); all empty for an unknown role, or
+        when the role of that name is not the one with ``role_id`` (deleted and re-created:
+        sessions of the old role get nothing from the new one)."""
+        return self._cached(
+            (account_id, f"role/{role_name.lower()}/{role_id}"),
+            lambda: self._load_role(account_id, role_name, role_id),
+        )
+
+    def user_session_policies(self, session: Session) -> _Loaded:
+        """A GetSessionToken session's user's (policies, boundary, tags); empty when the user
+        of that name is no longer the one the session was issued to."""
+
+        def load() -> _Loaded:
+            user = self._store.get_user(session.account_id, session.source_name)
+            if user is None or user.user_id != session.source_id:
+                return (), (), ()
+            return self._load(session.account_id, session.source_name)
+
+        key = f"user-session/{session.source_name.lower()}/{session.source_id}"
+        return self._cached((session.account_id, key), load)
+
+    def session_policies(self, session: Session) -> tuple[PolicyLike, ...]:
+        """A session's inline policy and managed ``PolicyArns`` documents, parsed (cached per
+        session; a managed policy deleted since the session began denies everything)."""
+        loaded = self._cached(
+            (session.account_id, "session/" + session.session_id),
+            lambda: (self._load_session(session), (), ()),
+        )
+        return loaded[0]
+
     def _policies(self, account_id: str, user_name: str) -> _Loaded:
-        key = (account_id, user_name.lower())
+        return self._cached(
+            (account_id, user_name.lower()), lambda: self._load(account_id, user_name)
+        )
+
+    def _cached(self, key: tuple[str, str], load: Callable[[], _Loaded]) -> _Loaded:
         now = self._monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
         generation = self._generation
-        policies = self._load(account_id, user_name)
+        policies = load()
         with self._lock:
             if generation == self._generation:
                 if len(self._entries) >= self._max:
@@ -228,6 +276,44 @@ class PolicyCache:
             else:
                 for key in [k for k in self._entries if k[0] == account_id]:
                     del self._entries[key]
+
+    def _managed_document(self, account_id: str, arn: str) -> PolicyLike:
+        """A managed policy by ARN (AWS managed or the account's), parsed; deny-all if gone."""
+        if arn.startswith("arn:aws:iam::aws:policy/"):
+            return _managed(arn, None)
+        policy = self._store.get_policy(account_id, arn)
+        version = (
+            None
+            if policy is None
+            else self._store.get_policy_version(account_id, arn, policy.default_version_id)
+        )
+        return _managed(arn, "{}" if version is None else version.document)
+
+    def _load_role(self, account_id: str, role_name: str, role_id: str) -> _Loaded:
+        role = self._store.get_role(account_id, role_name)
+        if role is None or role.role_id != role_id:
+            return (), (), ()
+        out: list[PolicyLike] = []
+        for name in self._store.list_role_policies(account_id, role_name):
+            inline = self._store.get_role_policy(account_id, role_name, name)
+            if inline is not None:
+                out.append(_parse(inline.document, f"role inline policy {name}"))
+        for arn in self._store.list_attached_role_policies(account_id, role_name):
+            out.append(self._managed_document(account_id, arn))
+        boundary: tuple[PolicyLike, ...] = ()
+        if role.permissions_boundary is not None:
+            boundary = (self._managed_document(account_id, role.permissions_boundary),)
+        return tuple(out), boundary, role.tags
+
+    def _load_session(self, session: Session) -> tuple[PolicyLike, ...]:
+        out: list[PolicyLike] = []
+        if session.policy is not None:
+            out.append(_parse(session.policy, "session policy", PolicyKind.SESSION))
+        for arn in session.policy_arns:
+            document = self._managed_document(session.account_id, arn)
+            text = document.text if isinstance(document, Policy) else str(document)
+            out.append(_parse(text, arn, PolicyKind.SESSION))
+        return tuple(out)
 
     def _load(self, account_id: str, user_name: str) -> _Loaded:
         found = self._store.user_policies(account_id, user_name)
@@ -269,11 +355,11 @@ def _managed(arn: str, document: str | None) -> PolicyLike:
     return _parse(document, arn)
 
 
-def _parse(document: str, name: str) -> PolicyLike:
+def _parse(document: str, name: str, kind: PolicyKind = PolicyKind.IDENTITY) -> PolicyLike:
     """The parsed policy; the raw text if it no longer parses (the engine then fails closed,
     turning it into a deny-all policy and recording the error)."""
     try:
-        policy: Policy = parse_policy(document, kind="identity", max_size=None, name=name)
+        policy: Policy = parse_policy(document, kind=kind, max_size=None, name=name)
     except ServiceError as exc:
         log.error("stored policy %s does not parse (%s); it denies everything", name, exc.code)
         return document
@@ -289,10 +375,14 @@ class PolicyAuthorizer:
         cache: PolicyCache | None = None,
         *,
         endpoint_policy: Callable[[str], PolicyLike] | None = None,
+        encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
     ) -> None:
         self._store = store
         self.cache = cache or PolicyCache(store)
         self._endpoint_policy = endpoint_policy
+        # Seals an EC2 denial's decoded message for ``sts:DecodeAuthorizationMessage``
+        # (``hadron.authzmessage.encode`` bound to the master-key ring); None: plain messages.
+        self._encode_failure = encode_failure
 
     def invalidate(self, account_id: str | None = None) -> None:
         self.cache.invalidate(account_id)
@@ -319,7 +409,15 @@ class PolicyAuthorizer:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         action = iam_action(service, operation)
+        session = principal.session if isinstance(principal.session, Session) else None
+        if session is not None and not session.is_role:
+            _check_user_session(service, operation)
+        if service == "sts" and operation in _UNAUTHORIZED_STS:
+            return  # authentication operations: policies cannot control them
         resource: str | list[str]
+        if service == "sts" and operation == "AssumeRole":
+            self._authorize_assume_role(principal, params, context or {})
+            return
         if service == "iam":
             resource = resource_for(
                 principal,
@@ -349,7 +447,81 @@ class PolicyAuthorizer:
             log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
         if not decision.allowed:
             named = resource if isinstance(resource, str) else None  # None: the denied one
-            raise AccessDenied(decision.denial_message(principal.arn, action, named))
+            message = decision.denial_message(principal.arn, action, named)
+            if service == "ec2" and self._encode_failure is not None:
+                message = self._ec2_message(principal, action, decision, message, context)
+            raise AccessDenied(message)
+
+    def _ec2_message(
+        self,
+        principal: Principal,
+        action: str,
+        decision: Decision,
+        message: str,
+        context: Mapping[str, Any],
+    ) -> str:
+        """EC2's UnauthorizedOperation text with an encoded failure message (security.md §1.9)."""
+        assert self._encode_failure is not None  # noqa: S101 - checked by the caller
+        details = authzmessage.failure_message(
+            principal_id=principal.user_id,
+            principal_name=principal.user_name,
+            principal_arn=principal.arn,
+            action=action,
+            resource=decision.resource or "*",
+            explicit_deny=decision.result is Result.EXPLICITLY_DENIED,
+            context=context,
+        )
+        encoded = self._encode_failure(details, principal.account_id)
+        return (
+            f"You are not authorized to perform this operation. {message}. "
+            f"Encoded authorization failure message: {encoded}"
+        )
+
+    def role(self, role_arn_value: str) -> Role | None:
+        """The role an ARN names exactly (path included), or ``None``."""
+        parts = role_arn_value.split(":", 5)
+        if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+            return None
+        role = self._store.get_role(parts[4], parts[5].rsplit("/", 1)[-1])
+        return role if role is not None and role.arn == role_arn_value else None
+
+    def _authorize_assume_role(
+        self, principal: Principal, params: Mapping[str, Any], context: Mapping[str, Any]
+    ) -> None:
+        """``sts:AssumeRole`` with the role's trust policy as the resource-based policy."""
+        if principal.principal_type == "Root":
+            raise AccessDenied("Roles may not be assumed by root accounts.")
+        target = str(params.get("RoleArn") or "")
+        region = str(context.get("aws:RequestedRegion") or DEFAULT_REGION)
+        mapped = authorization(
+            "sts", "AssumeRole", params, account=principal.account_id, region=region
+        )
+        values = {**context, **mapped.context}
+        self.check_trusted(principal, "sts:AssumeRole", target, values)
+
+    def check_trusted(
+        self, principal: Principal, action: str, target: str, context: Mapping[str, Any]
+    ) -> None:
+        """Raise ``AccessDenied`` unless ``action`` on role ``target`` is allowed by its trust
+        policy and (where needed) the caller's own policies. An unknown role is denied with the
+        very words of a trust policy that does not name the caller, so roles cannot be
+        enumerated."""
+        role = self.role(target)
+        if role is None:
+            raise AccessDenied(_untrusted(principal.arn, action, target))
+        trust = _parse(role.trust_policy, f"trust policy of {role.role_name}", PolicyKind.TRUST)
+        decision = self.decide(
+            principal,
+            action,
+            target,
+            context=context,
+            resource_policy=trust,
+            resource_account=role.account_id,
+        )
+        if decision.errors:
+            log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
+        if not decision.allowed:
+            raise AccessDenied(decision.denial_message(principal.arn, action, target))
 
     def _iam_context(
         self, principal: Principal, operation: str, params: Mapping[str, Any]
@@ -392,11 +564,32 @@ class PolicyAuthorizer:
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
         endpoint_policies: Sequence[PolicyLike] | None = None,
+        resource_policy: PolicyLike | None = None,
+        resource_account: str | None = None,
     ) -> Decision:
         """The engine's decision for ``principal`` (shared by :meth:`authorize` and the IAM
         policy simulator). ``identity_policies`` default to :meth:`identity_policies`;
-        ``endpoint_policies``: the VPC endpoint's policy when the request came through one."""
+        ``endpoint_policies``: the VPC endpoint's policy when the request came through one.
+        ``resource_policy``/``resource_account``: a role's trust policy and account (AssumeRole
+        and the permission-only actions checked with it)."""
+        session = principal.session if isinstance(principal.session, Session) else None
+        if session is not None and session.is_role and identity_policies is None:
+            return self._decide_role_session(
+                principal,
+                session,
+                action,
+                resource,
+                context,
+                resource_policy,
+                resource_account,
+                endpoint_policies,
+            )
         values: dict[str, Any] = dict(context or {})
+        if session is not None:
+            values.update(_token_context(session))
+            if identity_policies is None:
+                loaded = self.cache.user_session_policies(session)
+                identity_policies, permission_boundaries = loaded[0], loaded[1]
         values.setdefault("aws:PrincipalArn", principal.arn)
         values.setdefault("aws:PrincipalAccount", principal.account_id)
         values.setdefault("aws:userid", principal.user_id)
@@ -412,11 +605,83 @@ class PolicyAuthorizer:
             principal=principal.arn,
             action=action,
             resource=resource,
-            # Every resource Hadron serves is the caller's account's; AWS managed policies
-            # (``arn:aws:iam::aws:policy/…``) are readable by every account, as in IAM.
-            resource_account=principal.account_id,
+            # Every resource Hadron serves is the caller's account's (roles assumed across
+            # accounts excepted); AWS managed policies (``arn:aws:iam::aws:policy/…``) are
+            # readable by every account, as in IAM.
+            resource_account=resource_account or principal.account_id,
             context=values,
             identity_policies=policies,
             permission_boundaries=permission_boundaries,
             endpoint_policies=endpoint_policies,
+            resource_policy=resource_policy,
         )
+
+    def _decide_role_session(
+        self,
+        principal: Principal,
+        session: Session,
+        action: str,
+        resource: str | Sequence[str],
+        context: Mapping[str, Any] | None,
+        resource_policy: PolicyLike | None,
+        resource_account: str | None,
+        endpoint_policies: Sequence[PolicyLike] | None = None,
+    ) -> Decision:
+        identity, boundary, role_tags = self.cache.role_policies(
+            session.account_id, session.source_name, session.source_id
+        )
+        values: dict[str, Any] = dict(context or {})
+        values.update(_token_context(session))
+        values["aws:PrincipalArn"] = session.source_arn
+        values["aws:PrincipalAccount"] = session.account_id
+        values["aws:userid"] = session.user_id
+        values["aws:PrincipalType"] = "AssumedRole"
+        tags = {k.lower(): (k, v) for k, v in role_tags}
+        for key, value in session.tags:  # session tags override role tags, any case
+            tags[key.lower()] = (key, value)
+        values.update(principal_tag_context(tags.values()))
+        return authorize(
+            principal=principal.arn,
+            action=action,
+            resource=resource,
+            resource_account=resource_account or principal.account_id,
+            context=values,
+            identity_policies=identity,
+            permission_boundaries=boundary,
+            session_policies=self.cache.session_policies(session),
+            resource_policy=resource_policy,
+            endpoint_policies=endpoint_policies,
+        )
+
+
+# STS operations no policy controls (security.md §3.2, §3.3).
+_UNAUTHORIZED_STS = frozenset({"GetSessionToken", "GetCallerIdentity"})
+# What a GetSessionToken session (no MFA) may call in STS (IAM user guide comparison table).
+_USER_SESSION_STS = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+
+def _untrusted(principal_arn: str, action: str, target: str) -> str:
+    return (
+        f"User: {principal_arn} is not authorized to perform: {action} on resource: {target} "
+        f"because no role trust policy allows the {action} action"
+    )
+
+
+def _check_user_session(service: str, operation: str) -> None:
+    """GetSessionToken credentials without MFA cannot call IAM, nor STS but AssumeRole and
+    GetCallerIdentity."""
+    if service == "iam":
+        raise InvalidClientTokenId("The security token included in the request is invalid")
+    if service == "sts" and operation not in _USER_SESSION_STS:
+        raise AccessDenied(f"Cannot call {operation} with session credentials")
+
+
+def _token_context(session: Session) -> dict[str, Any]:
+    """The keys every request signed with temporary credentials carries (security.md §5)."""
+    values: dict[str, Any] = {
+        "aws:TokenIssueTime": session.issued_at,
+        "aws:MultiFactorAuthPresent": session.mfa,
+    }
+    if session.source_identity is not None:
+        values["aws:SourceIdentity"] = session.source_identity
+    return values

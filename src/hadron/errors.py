@@ -34,7 +34,10 @@ Exception tree::
     ├── DeleteConflict (409, IAM)
     ├── ConflictException (409, Proton)
     ├── ResourceNotFoundException (404, Proton)
-    └── ServiceQuotaExceededException (402, Proton)
+    ├── ServiceQuotaExceededException (402, Proton)
+    ├── PackedPolicyTooLarge (400, STS)
+    ├── InvalidAuthorizationMessageException (400, STS)
+    └── InvalidParameterValue (400, common)
 """
 
 from __future__ import annotations
@@ -50,8 +53,10 @@ __all__ = [
     "IncompleteSignature",
     "InternalFailure",
     "InvalidAction",
+    "InvalidAuthorizationMessageException",
     "InvalidClientTokenId",
     "InvalidInput",
+    "InvalidParameterValue",
     "InvalidURIPath",
     "LimitExceeded",
     "MalformedPolicyDocument",
@@ -60,6 +65,7 @@ __all__ = [
     "MissingAuthenticationToken",
     "NoSuchEntity",
     "NotImplementedOperation",
+    "PackedPolicyTooLarge",
     "Protocol",
     "RequestEntityTooLarge",
     "RequestExpired",
@@ -456,3 +462,20 @@ __all__ += [
     "TagLimitExceeded",
     "VpcLimitExceeded",
 ]
+
+
+class PackedPolicyTooLarge(ServiceError):
+    code = "PackedPolicyTooLarge"
+    status = 400
+
+
+class InvalidAuthorizationMessageException(ServiceError):
+    code = "InvalidAuthorizationMessageException"
+    status = 400
+
+
+class InvalidParameterValue(ServiceError):
+    """AWS's common error for a parameter value outside what the operation accepts."""
+
+    code = "InvalidParameterValue"
+    status = 400

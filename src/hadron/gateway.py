@@ -31,6 +31,7 @@ from hadron.protocol import adapter_for
 from hadron.protocol.models import load_service
 from hadron.protocol.validate import validate
 from hadron.routing import route
+from hadron.session import Session, session_context
 from hadron.types import HttpRequest, HttpResponse, Principal
 
 __all__ = ["Call", "CallHandler", "Connection", "Gateway", "Handler", "new_request_id"]
@@ -215,16 +216,21 @@ class Gateway:
             regions=self._regions,
             services=(out.service,),
         )
-        resolved = self._resolver.resolve(claim.access_key_id, claim.session_token)
+        resolved = self._resolver.resolve(claim.access_key_id, claim.session_token, now=now)
         if resolved is None:
             raise InvalidClientTokenId(_BAD_KEY)
         signing_key = self._keys.signing_key(
-            claim.access_key_id, resolved.secret, claim.date, claim.region, claim.service
+            resolved.signing_id or claim.access_key_id,
+            resolved.secret,
+            claim.date,
+            claim.region,
+            claim.service,
         )
         sigv4.verify(claim, req, signing_key)
         out.principal = resolved.principal
         out.region = claim.region
-        self._usage.note(claim.access_key_id, now, out.service, claim.region)
+        if claim.session_token is None:  # last-used is tracked for long-term keys only
+            self._usage.note(claim.access_key_id, now, out.service, claim.region)
         out.params = params
         if operation.input_shape is not None:
             validate(params, operation.input_shape, adapter.name)
@@ -272,6 +278,8 @@ class Gateway:
             }
             if principal.user_name is not None:
                 identity["userName"] = principal.user_name
+            if isinstance(principal.session, Session):
+                identity["sessionContext"] = session_context(principal.session)
         elif out.access_key_id is not None:
             identity = {"type": "Unknown", "accessKeyId": out.access_key_id}
         else:

@@ -64,6 +64,9 @@ class Principal:
     user_name: str | None = None
     access_key_id: str | None = None
     tags: tuple[tuple[str, str], ...] = field(default=())
+    # Temporary credentials: the ``hadron.session.Session`` the request was signed with (its
+    # policies, tags and times drive enforcement). ``None`` for long-term keys.
+    session: object | None = field(default=None, compare=False)
 
 
 class Clock(Protocol):

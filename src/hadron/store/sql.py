@@ -52,6 +52,15 @@ class SqlStore(
         return fresh
 
     @property
+    def ring(self) -> MasterKeyRing:
+        """The master-key ring secrets (and session tokens) are sealed under."""
+        return self._ring
+
+    def reload_ring(self) -> MasterKeyRing | None:
+        """Re-read the ring from its key file; the new ring if it changed, else ``None``."""
+        return self._reload_ring()
+
+    @property
     def engine(self) -> Engine:
         return self._engine
 
