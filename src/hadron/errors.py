@@ -31,7 +31,10 @@ Exception tree::
     ├── EntityAlreadyExists (409, IAM)
     ├── MalformedPolicyDocument (400, IAM)
     ├── InvalidInput (400, IAM)
-    └── DeleteConflict (409, IAM)
+    ├── DeleteConflict (409, IAM)
+    ├── ConflictException (409, Proton)
+    ├── ResourceNotFoundException (404, Proton)
+    └── ServiceQuotaExceededException (402, Proton)
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import ClassVar, Literal
 
 __all__ = [
     "AccessDenied",
+    "ConflictException",
     "DeleteConflict",
     "EntityAlreadyExists",
     "ExpiredToken",
@@ -60,8 +64,10 @@ __all__ = [
     "RequestEntityTooLarge",
     "RequestExpired",
     "RequestTimeout",
+    "ResourceNotFoundException",
     "SerializationException",
     "ServiceError",
+    "ServiceQuotaExceededException",
     "SignatureDoesNotMatch",
     "UnmodifiableEntity",
     "UnsupportedMediaType",
@@ -267,3 +273,21 @@ class DeleteConflict(ServiceError):
 class UnmodifiableEntity(ServiceError):
     code = "UnmodifiableEntity"
     status = 400
+
+
+# --- Proton (proton.md §1.2: JSON protocol only; statuses from the Smithy model) ----------------
+
+
+class ConflictException(ServiceError):
+    code = "ConflictException"
+    status = 409
+
+
+class ResourceNotFoundException(ServiceError):
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class ServiceQuotaExceededException(ServiceError):
+    code = "ServiceQuotaExceededException"
+    status = 402

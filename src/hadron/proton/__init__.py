@@ -1,0 +1,9 @@
+"""AWS Proton: the control plane's handlers, bundle ingest and the pure cores they use.
+
+Pure modules (no I/O; import-linter's "Pure cores do no I/O" contract): ``arns``, ``bundle``,
+``manifest``, ``schema``, ``paging``. Handlers (may use the store, like ``hadron.iam.api``):
+``templates``, ``versions``, ``tagging``, ``account``, ``api``. Edges: ``sources`` (bundle
+fetching) and ``registrar`` (the registration worker thread).
+"""
+
+__all__: list[str] = []
