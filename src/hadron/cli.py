@@ -1,4 +1,4 @@
-"""The ``hadron`` command: serve, env, audit verify.
+"""The ``hadron`` command: serve, env, admin, bundle put, audit verify.
 
 Edge module (layer 1): parses arguments and wires the parts together (the composition root);
 no logic of its own.
@@ -37,6 +37,10 @@ from hadron.iam.groups import GroupsApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
+from hadron.proton.api import ProtonApi
+from hadron.proton.quotas import Quotas
+from hadron.proton.registrar import Registrar
+from hadron.proton.sources import LocalBuckets, parse_s3_url
 from hadron.store.masterkey import rotate_ring_file
 
 __all__ = ["main"]
@@ -87,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--header-timeout", type=float, default=10.0, help="seconds for headers")
     s.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a body")
     s.add_argument("--log-level", default="WARNING")
+    s.add_argument(
+        "--proton-max-templates", type=int, default=100, help="Proton templates per account"
+    )
+    s.add_argument(
+        "--proton-max-template-versions",
+        type=int,
+        default=500,
+        help="Proton versions per template",
+    )
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -117,6 +130,18 @@ def _parser() -> argparse.ArgumentParser:
     rk.add_argument("--account-id", help="the account; the first account if omitted")
     for admin_parser in admsub.choices.values():
         admin_parser.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+
+    b = sub.add_parser("bundle", help="template bundles in the local buckets (DATA/buckets)")
+    bsub = b.add_subparsers(dest="bundle_command", required=True)
+    bp = bsub.add_parser(
+        "put",
+        help="copy a template bundle to s3://BUCKET/KEY in the local buckets",
+        description="Copy FILE to DATA/buckets/BUCKET/KEY, where template versions whose "
+        "source is s3://BUCKET/KEY read it at registration.",
+    )
+    bp.add_argument("file", type=Path, metavar="FILE")
+    bp.add_argument("url", metavar="s3://BUCKET/KEY")
+    bp.add_argument("--data-dir", type=Path, default=Path(".hadron"))
 
     a = sub.add_parser("audit", help="audit log tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
@@ -152,6 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
+    registrar = Registrar(store, LocalBuckets(prepared.data.root / "buckets"), _utcnow)
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
@@ -162,6 +188,11 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
+        call_handlers=ProtonApi(
+            store,
+            registrar,
+            Quotas(args.proton_max_templates, args.proton_max_template_versions),
+        ).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
@@ -211,9 +242,11 @@ def _serve(args: argparse.Namespace) -> int:
         args.header_timeout,
         args.body_timeout,
     )
+    registrar.start()
     try:
         serve(app, listener, on_started=started)
     finally:
+        registrar.stop()
         audit_log.close()
         store.close()
     return 0
@@ -279,6 +312,18 @@ def _admin(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _bundle_put(args: argparse.Namespace) -> int:
+    try:
+        bucket, key = parse_s3_url(args.url)
+        data = args.file.read_bytes()
+        path = LocalBuckets(args.data_dir.resolve() / "buckets").put(bucket, key, data)
+    except (ValueError, OSError) as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    print(f"upload: {args.file} to s3://{bucket}/{key} ({len(data)} bytes, {path})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -287,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _env(args)
     if args.command == "admin":
         return _admin(args)
+    if args.command == "bundle":
+        return _bundle_put(args)
     return _audit_verify(args)
 
 
