@@ -146,6 +146,8 @@ def test_service_versions_need_published_environment_majors(store: SqlStore, acc
     _template(store, account, "svc", kind="service")
     with pytest.raises(ResourceNotFoundException, match="nope"):
         _version(store, account, "svc", kind="service", compatible=[("nope", "1")])
+    with pytest.raises(ResourceNotFoundException, match=r"major version 1{20} was not"):
+        _version(store, account, "svc", kind="service", compatible=[("env", "1" * 20)])
     env = _version(store, account, "env")
     with pytest.raises(ValidationError, match="no published version in major version 1"):
         _version(store, account, "svc", kind="service", compatible=[("env", "1")])

@@ -65,11 +65,14 @@ class Registrar:
                 self.register(ref)
             except Exception:
                 log.exception("registration of %s failed", ref)
-                self._store.finish_registration(
-                    ref, schema=None, input_schemas=None, bundle=None,
-                    failure="bundle: registration failed because of an internal error",
-                    now=self._clock(),
-                )  # fmt: skip
+                try:
+                    self._store.finish_registration(
+                        ref, schema=None, input_schemas=None, bundle=None,
+                        failure="bundle: registration failed because of an internal error",
+                        now=self._clock(),
+                    )  # fmt: skip
+                except Exception:  # the store is unavailable: the next start resumes it
+                    log.exception("could not record the failed registration of %s", ref)
 
     def register(self, ref: VersionRef) -> None:
         """Register one version now (the worker's step; also usable without the thread)."""

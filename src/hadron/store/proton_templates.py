@@ -28,6 +28,7 @@ from hadron.errors import (
     ValidationError,
 )
 from hadron.proton.arns import TemplateKind, parse, template_arn, version_arn
+from hadron.proton.params import MAX_VERSION_DIGITS
 from hadron.store import transactions
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
@@ -147,6 +148,8 @@ def _check_compatible(
 ) -> None:
     """Each (environment template, major version) exists and has a PUBLISHED minor."""
     for name, major in compatible:
+        if len(major) > MAX_VERSION_DIGITS:  # no such major can exist (nor fit an integer)
+            raise version_missing("environment", name, major)
         found = conn.execute(
             select(_T.c.name).where(_template_where(account_id, region, "environment", name))
         ).first()
