@@ -636,3 +636,43 @@ def test_bundle_put_refuses_bad_urls(tmp_path: Path, capsys: pytest.CaptureFixtu
     )  # fmt: skip
     assert out.stdout.startswith(f"upload: {path} to s3://b-1/a/b.tar.gz (1 bytes")
     assert (data / "buckets" / "b-1" / "a" / "b.tar.gz").read_bytes() == b"x"
+
+
+def test_minor_versions_must_stay_backward_compatible(server: Server, tmp_path: Path) -> None:
+    proton = server.client("proton")
+    name = _name("compat")
+    proton.create_environment_template(name=name)
+    files = example_files("environment-template")
+    schema = files["schema/schema.yaml"].decode()
+    waiter = proton.get_waiter("environment_template_version_registered")
+    proton.create_environment_template_version(
+        templateName=name, source=_put(server, tar_gz(files), tmp_path)
+    )
+    waiter.wait(templateName=name, majorVersion="1", minorVersion="0", WaiterConfig=FAST)
+    # 1.1 adds an optional input: compatible.
+    wider = schema.replace(
+        "        replicas:\n", "        zone:\n          type: string\n        replicas:\n"
+    )
+    wider_files = {**files, "schema/schema.yaml": wider.encode()}
+    proton.create_environment_template_version(
+        templateName=name, majorVersion="1", source=_put(server, tar_gz(wider_files), tmp_path)
+    )
+    waiter.wait(templateName=name, majorVersion="1", minorVersion="1", WaiterConfig=FAST)
+    # 1.2 drops the input 1.1 added: specs valid for 1.1 would break.
+    proton.create_environment_template_version(
+        templateName=name, majorVersion="1", source=_put(server, tar_gz(files), tmp_path)
+    )
+    with pytest.raises(WaiterError):
+        waiter.wait(templateName=name, majorVersion="1", minorVersion="2", WaiterConfig=FAST)
+    failed = proton.get_environment_template_version(
+        templateName=name, majorVersion="1", minorVersion="2"
+    )["environmentTemplateVersion"]
+    assert failed["statusMessage"] == (
+        "schema/schema.yaml: not backward compatible with version 1.1: EnvironmentInput no "
+        "longer has the input 'zone'"
+    )
+    # A new major may change anything.
+    proton.create_environment_template_version(
+        templateName=name, source=_put(server, tar_gz(files), tmp_path)
+    )
+    waiter.wait(templateName=name, majorVersion="2", minorVersion="0", WaiterConfig=FAST)

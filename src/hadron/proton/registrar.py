@@ -3,15 +3,18 @@
 Edge module (a thread; store and bundle-source I/O). Spec: proton.md §2.4. CreateXTemplateVersion
 leaves a version ``REGISTRATION_IN_PROGRESS`` and calls :meth:`Registrar.submit`; the worker
 thread fetches ``source.s3`` from the :class:`~hadron.proton.sources.BundleSource`, runs the pure
-checks (``hadron.proton.registration.check_bundle``) and sets ``DRAFT`` (keeping the schema text,
-its JSON Schemas and a copy of the bundle) or ``REGISTRATION_FAILED`` with a ``statusMessage``
-naming the file and the problem. :meth:`start` first re-queues every version a previous process
-left in progress, so a crash never leaves one there forever. Versions deleted meanwhile are
+checks (``hadron.proton.registration.check_bundle``, and for a minor version
+``hadron.proton.compatibility`` against the earlier registered minors) and sets ``DRAFT``
+(keeping the schema text, its JSON Schemas and a copy of the bundle) or
+``REGISTRATION_FAILED`` with a ``statusMessage`` naming the file and the problem.
+:meth:`start` first re-queues every version a previous process left in progress, so a crash
+never leaves one there forever. Versions deleted meanwhile are
 skipped; an unexpected error fails the version with a generic message (details in the log).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from hadron.proton.bundle import BundleError
+from hadron.proton.compatibility import incompatibility
 from hadron.proton.registration import check_bundle, input_schemas_json
 from hadron.proton.sources import BundleFetchError, BundleSource
 from hadron.store import SqlStore
@@ -89,6 +93,14 @@ class Registrar:
             checked = check_bundle(
                 data, kind=ref.kind, customer_managed=template.provisioning == "CUSTOMER_MANAGED"
             )
+            schemas = input_schemas_json(checked.schema)
+            for minor, earlier in self._store.earlier_minor_schemas(ref):
+                problem = incompatibility(json.loads(earlier), json.loads(schemas))
+                if problem is not None:
+                    raise BundleError(
+                        "schema/schema.yaml",
+                        f"not backward compatible with version {ref.major}.{minor}: {problem}",
+                    )
         except (BundleFetchError, BundleError) as exc:
             self._store.finish_registration(
                 ref, schema=None, input_schemas=None, bundle=None, failure=str(exc),
@@ -98,7 +110,7 @@ class Registrar:
         self._store.finish_registration(
             ref,
             schema=checked.schema_text,
-            input_schemas=input_schemas_json(checked.schema),
+            input_schemas=schemas,
             bundle=data,
             failure=None,
             now=self._clock(),

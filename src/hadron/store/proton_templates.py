@@ -657,6 +657,23 @@ class SqlProtonTemplates:
                 )
             return True
 
+    def earlier_minor_schemas(self, ref: VersionRef) -> list[tuple[int, str]]:
+        """(minor, input_schemas JSON) of the registered (DRAFT or PUBLISHED) minors below
+        ``ref.minor`` in its major, highest first."""
+        with transactions.read(self._engine) as conn:
+            rows = conn.execute(
+                select(_V.c.minor, _V.c.input_schemas)
+                .where(
+                    _versions_where(ref.account_id, ref.region, ref.kind, ref.template_name),
+                    _V.c.major == ref.major,
+                    _V.c.minor < ref.minor,
+                    _V.c.status.in_([DRAFT, PUBLISHED]),
+                    _V.c.input_schemas.is_not(None),
+                )
+                .order_by(_V.c.minor.desc())
+            ).all()
+        return [(int(minor), str(schemas)) for minor, schemas in rows]
+
     def get_template_bundle(self, ref: VersionRef) -> bytes | None:
         """The registered bundle (tar.gz) of a version, if registration succeeded."""
         b = proton_template_bundles.c
