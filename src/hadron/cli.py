@@ -40,7 +40,13 @@ from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.proton.api import ProtonApi
 from hadron.proton.quotas import Quotas
 from hadron.proton.registrar import Registrar
-from hadron.proton.sources import LocalBuckets, parse_s3_url
+from hadron.proton.sources import (
+    BundleSource,
+    FirstFound,
+    LocalBuckets,
+    S3Buckets,
+    parse_s3_url,
+)
 from hadron.store.masterkey import rotate_ring_file
 
 __all__ = ["main"]
@@ -94,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--proton-max-templates", type=int, default=100, help="Proton templates per account"
     )
+    s.add_argument(
+        "--bundle-s3-endpoint",
+        metavar="URL",
+        help="an S3-compatible endpoint to fetch template bundles from (after DATA/buckets); "
+        "credentials from HADRON_BUNDLE_S3_ACCESS_KEY_ID / HADRON_BUNDLE_S3_SECRET_ACCESS_KEY",
+    )
+    s.add_argument("--bundle-s3-region", default="us-east-1", help="region to sign for")
+    s.add_argument("--bundle-s3-ca-bundle", metavar="PEM", help="CA bundle for an https endpoint")
     s.add_argument(
         "--proton-max-template-versions",
         type=int,
@@ -150,6 +164,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bundle_source(args: argparse.Namespace, buckets: Path) -> BundleSource:
+    local = LocalBuckets(buckets)
+    if not args.bundle_s3_endpoint:
+        return local
+    remote = S3Buckets(
+        args.bundle_s3_endpoint,
+        region=args.bundle_s3_region,
+        access_key_id=os.environ.get("HADRON_BUNDLE_S3_ACCESS_KEY_ID"),
+        secret_access_key=os.environ.get("HADRON_BUNDLE_S3_SECRET_ACCESS_KEY"),
+        ca_bundle=args.bundle_s3_ca_bundle,
+    )
+    return FirstFound([local, remote])
+
+
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     regions: list[str] = args.regions or ["us-east-1"]
@@ -177,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
-    registrar = Registrar(store, LocalBuckets(prepared.data.root / "buckets"), _utcnow)
+    registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
