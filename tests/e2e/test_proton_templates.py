@@ -319,6 +319,18 @@ def test_service_templates(server: Server, tmp_path: Path) -> None:
     )["serviceTemplateVersion"]
     assert failed["statusMessage"].startswith("pipeline_infrastructure/: the service template")
     waiter.wait(templateName=lone, majorVersion="2", minorVersion="0", WaiterConfig=FAST)
+    renamed = proton.update_service_template(name=lone, displayName="Lone", description="d")
+    assert renamed["serviceTemplate"]["displayName"] == "Lone"
+    assert renamed["serviceTemplate"]["pipelineProvisioning"] == "CUSTOMER_MANAGED"
+    for major in ("1", "2"):
+        gone = proton.delete_service_template_version(
+            templateName=lone, majorVersion=major, minorVersion="0"
+        )["serviceTemplateVersion"]
+        assert gone["majorVersion"] == major
+    assert proton.delete_service_template(name=lone)["serviceTemplate"]["name"] == lone
+    with pytest.raises(ClientError) as deleted:
+        proton.get_service_template(name=lone)
+    assert _error(deleted)[0::2] == ("ResourceNotFoundException", 404)
 
 
 def test_tags(server: Server, tmp_path: Path) -> None:
