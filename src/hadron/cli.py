@@ -185,6 +185,11 @@ def _serve(args: argparse.Namespace) -> int:
         print("hadron: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
     try:
+        quotas = Quotas(args.proton_max_templates, args.proton_max_template_versions)
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    try:
         prepared = prepare(
             args.data_dir,
             regions=regions,
@@ -216,11 +221,7 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
-        call_handlers=ProtonApi(
-            store,
-            registrar,
-            Quotas(args.proton_max_templates, args.proton_max_template_versions),
-        ).call_handlers(),
+        call_handlers=ProtonApi(store, registrar, quotas).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
