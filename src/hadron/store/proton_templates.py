@@ -39,12 +39,22 @@ from hadron.store.proton_records import (
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.schema import (
     proton_idempotency,
-    proton_template_bundles,
     proton_template_versions,
     proton_templates,
 )
 
-__all__ = ["SqlProtonTemplates", "template_missing", "version_missing"]
+__all__ = [
+    "DRAFT",
+    "FAILED",
+    "IN_PROGRESS",
+    "PUBLISHED",
+    "SqlProtonTemplates",
+    "ref_where",
+    "template_missing",
+    "version_from_row",
+    "version_missing",
+    "versions_where",
+]
 
 _T = proton_templates
 _V = proton_template_versions
@@ -84,7 +94,7 @@ def _template(row: Row[Any], recommended: str | None) -> ProtonTemplate:
     )
 
 
-def _version(row: Row[Any], recommended_minor: int | None) -> TemplateVersion:
+def version_from_row(row: Row[Any], recommended_minor: int | None) -> TemplateVersion:
     compatible = json.loads(row.compatible) if row.compatible else []
     sources = json.loads(row.component_sources) if row.component_sources is not None else None
     return TemplateVersion(
@@ -111,14 +121,14 @@ def _template_where(account_id: str, region: str, kind: str, name: str) -> Any:
                 _T.c.name == name)  # fmt: skip
 
 
-def _versions_where(account_id: str, region: str, kind: str, name: str) -> Any:
+def versions_where(account_id: str, region: str, kind: str, name: str) -> Any:
     return and_(_V.c.account_id == account_id, _V.c.region == region, _V.c.kind == kind,
                 _V.c.template_name == name)  # fmt: skip
 
 
-def _ref_where(ref: VersionRef) -> Any:
+def ref_where(ref: VersionRef) -> Any:
     return and_(
-        _versions_where(ref.account_id, ref.region, ref.kind, ref.template_name),
+        versions_where(ref.account_id, ref.region, ref.kind, ref.template_name),
         _V.c.major == ref.major,
         _V.c.minor == ref.minor,
     )
@@ -130,7 +140,7 @@ def _recommended_minors(
     """major → highest PUBLISHED minor, for the majors that have one."""
     rows = conn.execute(
         select(_V.c.major, func.max(_V.c.minor))
-        .where(_versions_where(account_id, region, kind, name), _V.c.status == PUBLISHED)
+        .where(versions_where(account_id, region, kind, name), _V.c.status == PUBLISHED)
         .group_by(_V.c.major)
     ).all()
     return {int(major): int(minor) for major, minor in rows}
@@ -158,7 +168,7 @@ def _check_compatible(
         published = conn.execute(
             select(_V.c.minor)
             .where(
-                _versions_where(account_id, region, "environment", name),
+                versions_where(account_id, region, "environment", name),
                 _V.c.major == int(major),
                 _V.c.status == PUBLISHED,
             )
@@ -332,7 +342,7 @@ class SqlProtonTemplates:
             versions = conn.execute(
                 select(func.count())
                 .select_from(_V)
-                .where(_versions_where(account_id, region, kind, name))
+                .where(versions_where(account_id, region, kind, name))
             ).scalar_one()
             if versions:
                 raise ConflictException(
@@ -378,7 +388,7 @@ class SqlProtonTemplates:
                                        request_hash)  # fmt: skip
                 if earlier is not None:
                     return earlier
-            where = _versions_where(account_id, region, kind, template_name)
+            where = versions_where(account_id, region, kind, template_name)
             count = conn.execute(select(func.count()).select_from(_V).where(where)).scalar_one()
             if count >= max_versions:
                 raise ServiceQuotaExceededException(
@@ -482,11 +492,11 @@ class SqlProtonTemplates:
         return self._version_in(conn, ref)  # None if deleted since: create anew
 
     def _version_in(self, conn: Connection, ref: VersionRef) -> TemplateVersion | None:
-        row = conn.execute(select(_V).where(_ref_where(ref))).first()
+        row = conn.execute(select(_V).where(ref_where(ref))).first()
         if row is None:
             return None
         minors = _recommended_minors(conn, ref.account_id, ref.region, ref.kind, ref.template_name)
-        return _version(row, minors.get(ref.major))
+        return version_from_row(row, minors.get(ref.major))
 
     def get_template_version(self, ref: VersionRef) -> TemplateVersion | None:
         with transactions.read(self._engine) as conn:
@@ -504,7 +514,7 @@ class SqlProtonTemplates:
                 select(_T.c.name).where(_template_where(account_id, region, kind, template_name))
             ).first():
                 raise template_missing(kind, template_name)
-            query = select(_V).where(_versions_where(account_id, region, kind, template_name))
+            query = select(_V).where(versions_where(account_id, region, kind, template_name))
             if major is not None:
                 query = query.where(_V.c.major == major)
             rows = conn.execute(query.order_by(_V.c.major, _V.c.minor)).all()
@@ -512,7 +522,7 @@ class SqlProtonTemplates:
         if major is not None:
             if not rows:
                 raise version_missing(kind, template_name, major)
-            return [_version(r, minors.get(r.major)) for r in rows]
+            return [version_from_row(r, minors.get(r.major)) for r in rows]
         chosen: dict[int, Row[Any]] = {}
         for r in rows:
             best = chosen.get(r.major)
@@ -522,7 +532,7 @@ class SqlProtonTemplates:
                 or (best.minor != minors.get(r.major) and r.minor > best.minor)
             ):
                 chosen[r.major] = r
-        return [_version(chosen[m], minors.get(m)) for m in sorted(chosen)]
+        return [version_from_row(chosen[m], minors.get(m)) for m in sorted(chosen)]
 
     def update_template_version(
         self,
@@ -537,7 +547,7 @@ class SqlProtonTemplates:
         """Publish a DRAFT (the only transition a caller may ask for) and/or change the
         description, compatible environment templates or component sources."""
         with transactions.write(self._engine) as conn:
-            row = conn.execute(select(_V).where(_ref_where(ref))).first()
+            row = conn.execute(select(_V).where(ref_where(ref))).first()
             if row is None:
                 raise version_missing(ref.kind, ref.template_name, ref.major, ref.minor)
             if row.status == IN_PROGRESS:
@@ -560,7 +570,7 @@ class SqlProtonTemplates:
                 values["compatible"] = json.dumps([list(c) for c in compatible])
             if component_sources is not None:
                 values["component_sources"] = json.dumps(list(component_sources))
-            conn.execute(update(_V).where(_ref_where(ref)).values(values))
+            conn.execute(update(_V).where(ref_where(ref)).values(values))
             found = self._version_in(conn, ref)
             assert found is not None  # noqa: S101 - updated above, in this transaction
             return found
@@ -570,7 +580,7 @@ class SqlProtonTemplates:
         tarn = template_arn(ref.region, ref.account_id, ref.kind, ref.template_name)
         varn = version_arn(tarn, ref.major, ref.minor)
         with transactions.write(self._engine) as conn:
-            row = conn.execute(select(_V).where(_ref_where(ref))).first()
+            row = conn.execute(select(_V).where(ref_where(ref))).first()
             if row is None:
                 if _recently_deleted(conn, ref.account_id, varn, now):
                     return None
@@ -583,7 +593,7 @@ class SqlProtonTemplates:
             minors = _recommended_minors(
                 conn, ref.account_id, ref.region, ref.kind, ref.template_name
             )
-            where = _versions_where(ref.account_id, ref.region, ref.kind, ref.template_name)
+            where = versions_where(ref.account_id, ref.region, ref.kind, ref.template_name)
             in_major = conn.execute(
                 select(func.count()).select_from(_V).where(where, _V.c.major == ref.major)
             ).scalar_one()
@@ -604,91 +614,9 @@ class SqlProtonTemplates:
                         f"{ref.kind} template {ref.template_name}; it can be deleted only when "
                         "no other major versions exist."
                     )
-            conn.execute(delete(_V).where(_ref_where(ref)))
+            conn.execute(delete(_V).where(ref_where(ref)))
             forget_resource(conn, ref.account_id, varn, tombstone_at=now)
-            return _version(row, minors.get(ref.major))
-
-    # --- registration -----------------------------------------------------------------------------
-
-    def pending_registrations(self) -> list[TemplateVersion]:
-        """Every version still REGISTRATION_IN_PROGRESS (re-run after a restart)."""
-        with transactions.read(self._engine) as conn:
-            rows = conn.execute(
-                select(_V).where(_V.c.status == IN_PROGRESS).order_by(_V.c.created_at)
-            ).all()
-        return [_version(r, None) for r in rows]
-
-    def finish_registration(
-        self,
-        ref: VersionRef,
-        *,
-        schema: str | None,
-        input_schemas: str | None,
-        bundle: bytes | None,
-        failure: str | None,
-        now: datetime,
-    ) -> bool:
-        """Record the outcome of a registration: DRAFT with the schema and bundle, or
-        REGISTRATION_FAILED with ``failure`` as statusMessage. False if the version is gone or
-        no longer in progress."""
-        values: dict[str, Any] = {"last_modified_at": now}
-        if failure is None:
-            values |= {"status": DRAFT, "status_message": "", "schema": schema,
-                       "input_schemas": input_schemas}  # fmt: skip
-        else:
-            values |= {"status": FAILED, "status_message": failure}
-        with transactions.write(self._engine) as conn:
-            done = conn.execute(
-                update(_V).where(_ref_where(ref), _V.c.status == IN_PROGRESS).values(values)
-            )
-            if done.rowcount == 0:
-                return False
-            if failure is None and bundle is not None:
-                conn.execute(
-                    proton_template_bundles.insert().values(
-                        account_id=ref.account_id,
-                        region=ref.region,
-                        kind=ref.kind,
-                        template_name=ref.template_name,
-                        major=ref.major,
-                        minor=ref.minor,
-                        bundle=bundle,
-                    )
-                )
-            return True
-
-    def earlier_minor_schemas(self, ref: VersionRef) -> list[tuple[int, str]]:
-        """(minor, input_schemas JSON) of the registered (DRAFT or PUBLISHED) minors below
-        ``ref.minor`` in its major, highest first."""
-        with transactions.read(self._engine) as conn:
-            rows = conn.execute(
-                select(_V.c.minor, _V.c.input_schemas)
-                .where(
-                    _versions_where(ref.account_id, ref.region, ref.kind, ref.template_name),
-                    _V.c.major == ref.major,
-                    _V.c.minor < ref.minor,
-                    _V.c.status.in_([DRAFT, PUBLISHED]),
-                    _V.c.input_schemas.is_not(None),
-                )
-                .order_by(_V.c.minor.desc())
-            ).all()
-        return [(int(minor), str(schemas)) for minor, schemas in rows]
-
-    def get_template_bundle(self, ref: VersionRef) -> bytes | None:
-        """The registered bundle (tar.gz) of a version, if registration succeeded."""
-        b = proton_template_bundles.c
-        with transactions.read(self._engine) as conn:
-            value = conn.execute(
-                select(b.bundle).where(
-                    b.account_id == ref.account_id,
-                    b.region == ref.region,
-                    b.kind == ref.kind,
-                    b.template_name == ref.template_name,
-                    b.major == ref.major,
-                    b.minor == ref.minor,
-                )
-            ).scalar_one_or_none()
-        return None if value is None else bytes(value)
+            return version_from_row(row, minors.get(ref.major))
 
 
 def _recently_deleted(conn: Connection, account_id: str, arn: str, now: datetime) -> bool:
