@@ -1,4 +1,4 @@
-"""The ``hadron`` command: serve, env, audit verify.
+"""The ``hadron`` command: serve, env, admin, bundle put, audit verify.
 
 Edge module (layer 1): parses arguments and wires the parts together (the composition root);
 no logic of its own.
@@ -41,6 +41,16 @@ from hadron.iam.groups import GroupsApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
+from hadron.proton.api import ProtonApi
+from hadron.proton.quotas import Quotas
+from hadron.proton.registrar import Registrar
+from hadron.proton.sources import (
+    BundleSource,
+    FirstFound,
+    LocalBuckets,
+    S3Buckets,
+    parse_s3_url,
+)
 from hadron.store.masterkey import rotate_ring_file
 from hadron.sts import StsApi
 from hadron.vpce_policies import EndpointPolicyCache
@@ -114,6 +124,23 @@ def _parser() -> argparse.ArgumentParser:
     # For black-box tests only: the API clock runs ahead by the number of seconds written in
     # this file (re-read on every request), so session expiry is testable without sleeping.
     s.add_argument("--clock-offset-file", type=Path, help=argparse.SUPPRESS)
+    s.add_argument(
+        "--proton-max-templates", type=int, default=100, help="Proton templates per account"
+    )
+    s.add_argument(
+        "--bundle-s3-endpoint",
+        metavar="URL",
+        help="an S3-compatible endpoint to fetch template bundles from (after DATA/buckets); "
+        "credentials from HADRON_BUNDLE_S3_ACCESS_KEY_ID / HADRON_BUNDLE_S3_SECRET_ACCESS_KEY",
+    )
+    s.add_argument("--bundle-s3-region", default="us-east-1", help="region to sign for")
+    s.add_argument("--bundle-s3-ca-bundle", metavar="PEM", help="CA bundle for an https endpoint")
+    s.add_argument(
+        "--proton-max-template-versions",
+        type=int,
+        default=500,
+        help="Proton versions per template",
+    )
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -145,11 +172,37 @@ def _parser() -> argparse.ArgumentParser:
     for admin_parser in admsub.choices.values():
         admin_parser.add_argument("--data-dir", type=Path, default=Path(".hadron"))
 
+    b = sub.add_parser("bundle", help="template bundles in the local buckets (DATA/buckets)")
+    bsub = b.add_subparsers(dest="bundle_command", required=True)
+    bp = bsub.add_parser(
+        "put",
+        help="copy a template bundle to s3://BUCKET/KEY in the local buckets",
+        description="Copy FILE to DATA/buckets/BUCKET/KEY, where template versions whose "
+        "source is s3://BUCKET/KEY read it at registration.",
+    )
+    bp.add_argument("file", type=Path, metavar="FILE")
+    bp.add_argument("url", metavar="s3://BUCKET/KEY")
+    bp.add_argument("--data-dir", type=Path, default=Path(".hadron"))
+
     a = sub.add_parser("audit", help="audit log tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
     v = asub.add_parser("verify", help="verify the hash chain of the audit log")
     v.add_argument("--data-dir", type=Path, default=Path(".hadron"))
     return parser
+
+
+def _bundle_source(args: argparse.Namespace, buckets: Path) -> BundleSource:
+    local = LocalBuckets(buckets)
+    if not args.bundle_s3_endpoint:
+        return local
+    remote = S3Buckets(
+        args.bundle_s3_endpoint,
+        region=args.bundle_s3_region,
+        access_key_id=os.environ.get("HADRON_BUNDLE_S3_ACCESS_KEY_ID"),
+        secret_access_key=os.environ.get("HADRON_BUNDLE_S3_SECRET_ACCESS_KEY"),
+        ca_bundle=args.bundle_s3_ca_bundle,
+    )
+    return FirstFound([local, remote])
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -160,6 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         pool = parse_pool(args.endpoint_address_pool)
+        quotas = Quotas(args.proton_max_templates, args.proton_max_template_versions)
     except ValueError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 2
@@ -194,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
+    registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
@@ -208,7 +263,8 @@ def _serve(args: argparse.Namespace) -> int:
             store, authorizer, session_keys.seal, ring=lambda: store.ring
         ).call_handlers()
         | NetworkApi(store, pool).handlers()
-        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers(),
+        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers()
+        | ProtonApi(store, registrar, quotas).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
@@ -258,9 +314,11 @@ def _serve(args: argparse.Namespace) -> int:
         args.header_timeout,
         args.body_timeout,
     )
+    registrar.start()
     try:
         serve(app, listener, on_started=started)
     finally:
+        registrar.stop()
         audit_log.close()
         store.close()
     return 0
@@ -326,6 +384,18 @@ def _admin(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _bundle_put(args: argparse.Namespace) -> int:
+    try:
+        bucket, key = parse_s3_url(args.url)
+        data = args.file.read_bytes()
+        path = LocalBuckets(args.data_dir.resolve() / "buckets").put(bucket, key, data)
+    except (ValueError, OSError) as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 2
+    print(f"upload: {args.file} to s3://{bucket}/{key} ({len(data)} bytes, {path})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -334,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _env(args)
     if args.command == "admin":
         return _admin(args)
+    if args.command == "bundle":
+        return _bundle_put(args)
     return _audit_verify(args)
 
 

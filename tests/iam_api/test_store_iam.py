@@ -175,6 +175,13 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "proton_account_settings",  # migration 0006
+                "proton_tombstones",
+                "proton_tags",
+                "proton_idempotency",
+                "proton_template_bundles",
+                "proton_template_versions",
+                "proton_templates",
                 "ec2_tags",  # migration 0007
                 "ec2_network_interfaces",
                 "ec2_vpc_endpoint_groups",

@@ -50,6 +50,13 @@ __all__ = [
     "meta",
     "metadata",
     "policy_versions",
+    "proton_account_settings",
+    "proton_idempotency",
+    "proton_tags",
+    "proton_template_bundles",
+    "proton_template_versions",
+    "proton_templates",
+    "proton_tombstones",
     "role_policies",
     "role_policy_attachments",
     "role_tags",
@@ -533,4 +540,165 @@ ec2_tags = Table(
     Column("resource_id", String(32), primary_key=True),
     Column("tag_key", String(128), primary_key=True),
     Column("tag_value", String(256), nullable=False),
+)
+
+# --- Proton templates, versions, tags, settings (migration 0006) ----------------------------------
+
+# Environment and service templates (``kind``), unique by name per account and region.
+# ``request_hash`` fingerprints the create request (proton.md §1.4: an identical retry of an
+# unmodified template returns it).
+proton_templates = Table(
+    "proton_templates",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("display_name", String(100), nullable=True),
+    Column("description", String(500), nullable=True),
+    Column("encryption_key", String(200), nullable=True),
+    # ``provisioning`` (environment) or ``pipelineProvisioning`` (service): CUSTOMER_MANAGED|NULL.
+    Column("provisioning", String(32), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('environment', 'service')", name="kind"),
+)
+
+_PROTON_VERSION_KEY = ["account_id", "region", "kind", "template_name", "major", "minor"]
+_PROTON_KEY_LENGTHS = {"account_id": 12, "region": 32, "kind": 16, "template_name": 100}
+
+# Template versions. ``schema`` is the bundle's schema.yaml text and ``input_schemas`` the JSON
+# Schemas derived from it (JSON text), both set when registration succeeds; ``compatible``
+# (service templates: JSON list of [templateName, majorVersion]) and ``component_sources`` (JSON
+# list) are JSON text.
+proton_template_versions = Table(
+    "proton_template_versions",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("template_name", String(100), primary_key=True),
+    Column("major", Integer, primary_key=True),
+    Column("minor", Integer, primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("status_message", String, nullable=True),
+    Column("description", String(500), nullable=True),
+    Column("schema", String, nullable=True),
+    Column("input_schemas", String, nullable=True),
+    Column("source_bucket", String(63), nullable=False),
+    Column("source_key", String(1024), nullable=False),
+    Column("compatible", String, nullable=True),
+    Column("component_sources", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "region", "kind", "template_name"],
+        [
+            "proton_templates.account_id",
+            "proton_templates.region",
+            "proton_templates.kind",
+            "proton_templates.name",
+        ],
+        name="fk_proton_template_versions_template",
+        ondelete="CASCADE",
+    ),
+    CheckConstraint(
+        "status IN ('REGISTRATION_IN_PROGRESS', 'REGISTRATION_FAILED', 'DRAFT', 'PUBLISHED')",
+        name="status",
+    ),
+    Index(None, "status"),
+)
+
+# The validated bundle (tar.gz bytes) of a registered version, copied at registration as Proton
+# does, so later changes to the source object do not change the version.
+proton_template_bundles = Table(
+    "proton_template_bundles",
+    metadata,
+    *(
+        Column(
+            c,
+            Integer if c in ("major", "minor") else String(_PROTON_KEY_LENGTHS[c]),
+            primary_key=True,
+        )
+        for c in _PROTON_VERSION_KEY
+    ),
+    Column("bundle", LargeBinary, nullable=False),
+    ForeignKeyConstraint(
+        _PROTON_VERSION_KEY,
+        [f"proton_template_versions.{c}" for c in _PROTON_VERSION_KEY],
+        name="fk_proton_template_bundles_version",
+        ondelete="CASCADE",
+    ),
+)
+
+# clientToken records (proton.md §1.4): the same token with the same request within 8 hours
+# returns the resource it created (``resource_arn``); with a different request it is refused.
+proton_idempotency = Table(
+    "proton_idempotency",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("client_token", String(64), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("resource_arn", String(1024), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Tags of any Proton resource, by ARN; keys are case-sensitive (proton.md §1.5).
+proton_tags = Table(
+    "proton_tags",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("resource_arn", String(1024), primary_key=True),
+    Column("tag_key", String(128), primary_key=True),
+    Column("tag_value", String(256), nullable=False),
+)
+
+# ARNs deleted recently: an idempotent delete retried within 8 hours answers success.
+proton_tombstones = Table(
+    "proton_tombstones",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("resource_arn", String(1024), primary_key=True),
+    Column("deleted_at", UtcDateTime, nullable=False),
+)
+
+# Proton account settings (one row per account and region once set).
+proton_account_settings = Table(
+    "proton_account_settings",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("pipeline_service_role_arn", String(2048), nullable=True),
+    Column("pipeline_codebuild_role_arn", String(2048), nullable=True),
+    Column("repository_provider", String(32), nullable=True),
+    Column("repository_name", String(100), nullable=True),
+    Column("repository_branch", String(200), nullable=True),
 )

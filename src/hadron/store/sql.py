@@ -18,6 +18,9 @@ from hadron.store.credentials import SqlCredentials
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
+from hadron.store.proton_registrations import SqlProtonRegistrations
+from hadron.store.proton_tags import SqlProtonTags
+from hadron.store.proton_templates import SqlProtonTemplates
 from hadron.store.renames import SqlRenames
 from hadron.store.roles import SqlRoles
 from hadron.store.schema import meta
@@ -27,7 +30,16 @@ __all__ = ["SqlStore"]
 
 
 class SqlStore(
-    SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles, SqlRenames, SqlVpcEndpoints
+    SqlCredentials,
+    SqlIam,
+    SqlPolicies,
+    SqlGroups,
+    SqlRoles,
+    SqlRenames,
+    SqlProtonTemplates,
+    SqlProtonTags,
+    SqlProtonRegistrations,
+    SqlVpcEndpoints,
 ):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 

@@ -1,0 +1,36 @@
+"""All Proton handlers of this slice, as one ``call_handlers`` mapping for the gateway.
+
+Layer: handlers. ``hadron.cli`` builds one :class:`ProtonApi` and passes
+``ProtonApi.call_handlers()`` to the gateway; operations not listed here still answer 501.
+"""
+
+from __future__ import annotations
+
+from hadron.proton.account import AccountSettingsApi
+from hadron.proton.params import ProtonHandler
+from hadron.proton.quotas import Quotas
+from hadron.proton.tagging import TaggingApi
+from hadron.proton.templates import TemplatesApi
+from hadron.proton.versions import RegistrationQueue, VersionsApi
+from hadron.store import SqlStore
+
+__all__ = ["ProtonApi"]
+
+
+class ProtonApi:
+    def __init__(
+        self, store: SqlStore, registrar: RegistrationQueue, quotas: Quotas | None = None
+    ) -> None:
+        quotas = quotas or Quotas()
+        self._parts = (
+            TemplatesApi(store, quotas),
+            VersionsApi(store, quotas, registrar),
+            TaggingApi(store),
+            AccountSettingsApi(store),
+        )
+
+    def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:
+        out: dict[tuple[str, str], ProtonHandler] = {}
+        for part in self._parts:
+            out |= part.call_handlers()
+        return out

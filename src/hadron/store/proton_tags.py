@@ -1,0 +1,245 @@
+"""Proton tags (by resource ARN), deletion tombstones and Proton account settings.
+
+Layer 3 (store, edge). Spec: proton.md §1.5 (tagging: keys case-sensitive, ≤ 50 customer tags
+per resource, ``aws:`` reserved), §1.4 (idempotent deletes), §2.14 (account settings).
+
+Tags belong to a resource ARN. Which ARNs exist is answered by :func:`resource_exists`, one case
+per Proton resource type: a later slice that adds a taggable resource (environments, services,
+…) adds its case there, and the three tag operations work for it unchanged. The module-level
+helpers take a connection so the resource's own create/delete transaction writes its tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from hadron.errors import ResourceNotFoundException, ValidationError
+from hadron.proton.arns import ProtonArn
+from hadron.store import transactions
+from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
+from hadron.store.schema import (
+    proton_account_settings,
+    proton_tags,
+    proton_template_versions,
+    proton_templates,
+    proton_tombstones,
+)
+
+__all__ = [
+    "MAX_TAGS_PER_RESOURCE",
+    "SqlProtonTags",
+    "deleted_at",
+    "forget_resource",
+    "merge_tags",
+    "read_tags",
+    "resource_exists",
+]
+
+MAX_TAGS_PER_RESOURCE: Final = 50
+"""Proton quota (§9, not adjustable): customer tags per resource."""
+
+_TAGS = proton_tags.c
+
+
+def read_tags(conn: Connection, account_id: str, arn: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        select(_TAGS.tag_key, _TAGS.tag_value)
+        .where(_TAGS.account_id == account_id, _TAGS.resource_arn == arn)
+        .order_by(_TAGS.tag_key)
+    ).all()
+    return [(str(k), str(v)) for k, v in rows]
+
+
+def merge_tags(
+    conn: Connection, account_id: str, arn: str, tags: Sequence[tuple[str, str]]
+) -> None:
+    """Add or replace ``tags`` on ``arn`` (later values win), within the per-resource quota."""
+    incoming = dict(tags)
+    if not incoming:
+        return
+    merged = dict(read_tags(conn, account_id, arn)) | incoming
+    customer = [k for k in merged if not k.startswith("aws:")]
+    if len(customer) > MAX_TAGS_PER_RESOURCE:
+        raise ValidationError(
+            f"tags: resource {arn} would have {len(customer)} tags; the maximum is "
+            f"{MAX_TAGS_PER_RESOURCE}."
+        )
+    conn.execute(
+        delete(proton_tags).where(
+            _TAGS.account_id == account_id,
+            _TAGS.resource_arn == arn,
+            _TAGS.tag_key.in_(list(incoming)),
+        )
+    )
+    conn.execute(
+        proton_tags.insert(),
+        [
+            {"account_id": account_id, "resource_arn": arn, "tag_key": k, "tag_value": v}
+            for k, v in incoming.items()
+        ],
+    )
+
+
+def forget_resource(
+    conn: Connection, account_id: str, arn: str, *, tombstone_at: datetime | None
+) -> None:
+    """Drop ``arn``'s tags; remember its deletion time (``tombstone_at``) or, for a resource
+    being created, forget an earlier deletion of the same ARN (``None``)."""
+    conn.execute(
+        delete(proton_tags).where(_TAGS.account_id == account_id, _TAGS.resource_arn == arn)
+    )
+    tomb = proton_tombstones.c
+    conn.execute(
+        delete(proton_tombstones).where(tomb.account_id == account_id, tomb.resource_arn == arn)
+    )
+    if tombstone_at is not None:
+        conn.execute(
+            proton_tombstones.insert().values(
+                account_id=account_id, resource_arn=arn, deleted_at=tombstone_at
+            )
+        )
+
+
+def deleted_at(conn: Connection, account_id: str, arn: str) -> datetime | None:
+    tomb = proton_tombstones.c
+    value: datetime | None = conn.execute(
+        select(tomb.deleted_at).where(tomb.account_id == account_id, tomb.resource_arn == arn)
+    ).scalar_one_or_none()
+    return value
+
+
+def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
+    """Whether the Proton resource ``ref`` names exists (one case per taggable type)."""
+    t, v = proton_templates.c, proton_template_versions.c
+    if ref.resource_type in ("environment-template", "service-template"):
+        query = select(t.name).where(
+            t.account_id == ref.account_id,
+            t.region == ref.region,
+            t.kind == ref.resource_type.removesuffix("-template"),
+            t.name == ref.parts[0],
+        )
+    elif ref.resource_type in ("environment-template-version", "service-template-version"):
+        name, major, minor = ref.parts
+        if len(major) > 9 or len(minor) > 9:  # beyond any version number ever created
+            return False
+        query = select(v.template_name).where(
+            v.account_id == ref.account_id,
+            v.region == ref.region,
+            v.kind == ref.resource_type.removesuffix("-template-version"),
+            v.template_name == name,
+            v.major == int(major),
+            v.minor == int(minor),
+        )
+    else:  # resource types of later slices
+        return False
+    return conn.execute(query).first() is not None
+
+
+def _missing(ref: ProtonArn) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The resource {ref.arn} was not found.")
+
+
+class SqlProtonTags:
+    """Tag and account-settings methods of the SQL store; mixed into ``SqlStore``."""
+
+    _engine: Engine
+
+    def tag_proton_resource(self, ref: ProtonArn, tags: Sequence[tuple[str, str]]) -> None:
+        with transactions.write(self._engine) as conn:
+            if not resource_exists(conn, ref):
+                raise _missing(ref)
+            merge_tags(conn, ref.account_id, ref.arn, tags)
+
+    def untag_proton_resource(self, ref: ProtonArn, tag_keys: Sequence[str]) -> None:
+        with transactions.write(self._engine) as conn:
+            if not resource_exists(conn, ref):
+                raise _missing(ref)
+            if tag_keys:
+                conn.execute(
+                    delete(proton_tags).where(
+                        _TAGS.account_id == ref.account_id,
+                        _TAGS.resource_arn == ref.arn,
+                        _TAGS.tag_key.in_(list(tag_keys)),
+                    )
+                )
+
+    def list_proton_tags(self, ref: ProtonArn) -> list[tuple[str, str]]:
+        with transactions.read(self._engine) as conn:
+            if not resource_exists(conn, ref):
+                raise _missing(ref)
+            return read_tags(conn, ref.account_id, ref.arn)
+
+    # --- account settings -------------------------------------------------------------------------
+
+    def get_proton_account_settings(self, account_id: str, region: str) -> ProtonAccountSettings:
+        s = proton_account_settings.c
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(
+                select(proton_account_settings).where(
+                    s.account_id == account_id, s.region == region
+                )
+            ).first()
+        if row is None:
+            return ProtonAccountSettings()
+        repository = None
+        if row.repository_provider is not None:
+            repository = RepositoryBranch(
+                row.repository_provider, row.repository_name, row.repository_branch
+            )
+        return ProtonAccountSettings(
+            row.pipeline_service_role_arn or None, row.pipeline_codebuild_role_arn or None,
+            repository,
+        )  # fmt: skip
+
+    def update_proton_account_settings(
+        self,
+        account_id: str,
+        region: str,
+        *,
+        service_role: str | None,
+        codebuild_role: str | None,
+        repository: RepositoryBranch | None,
+        delete_repository: bool,
+    ) -> ProtonAccountSettings:
+        """``None`` keeps a value, ``""`` clears a role; ``delete_repository`` clears the
+        repository."""
+        s = proton_account_settings.c
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(
+                select(proton_account_settings).where(
+                    s.account_id == account_id, s.region == region
+                )
+            ).first()
+            values = {
+                "pipeline_service_role_arn": row.pipeline_service_role_arn if row else None,
+                "pipeline_codebuild_role_arn": row.pipeline_codebuild_role_arn if row else None,
+                "repository_provider": row.repository_provider if row else None,
+                "repository_name": row.repository_name if row else None,
+                "repository_branch": row.repository_branch if row else None,
+            }
+            if service_role is not None:
+                values["pipeline_service_role_arn"] = service_role or None
+            if codebuild_role is not None:
+                values["pipeline_codebuild_role_arn"] = codebuild_role or None
+            if delete_repository:
+                values |= {"repository_provider": None, "repository_name": None,
+                           "repository_branch": None}  # fmt: skip
+            elif repository is not None:
+                values |= {"repository_provider": repository.provider,
+                           "repository_name": repository.name,
+                           "repository_branch": repository.branch}  # fmt: skip
+            conn.execute(
+                delete(proton_account_settings).where(
+                    s.account_id == account_id, s.region == region
+                )
+            )
+            conn.execute(
+                proton_account_settings.insert().values(
+                    account_id=account_id, region=region, **values
+                )
+            )
+        return self.get_proton_account_settings(account_id, region)
