@@ -150,7 +150,11 @@ def _serve(args: argparse.Namespace) -> int:
     resolver = CredentialResolver(store)
     authorizer = PolicyAuthorizer(store)
     iam_api = IamApi(
-        store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
+        store,
+        _utcnow,
+        forget_key=resolver.forget,
+        policies_changed=authorizer.invalidate,
+        user_view=authorizer.cache.user_view,
     )
     gateway = Gateway(
         resolver=resolver,

@@ -30,6 +30,7 @@ from hadron.access import iam_action
 from hadron.authz_map import DEFAULT_REGION, authorization
 from hadron.errors import AccessDenied, ServiceError
 from hadron.iam import Decision, Policy, PolicyLike, authorize, parse_policy
+from hadron.iam.api import UserView, load_user_view
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.store import Store
@@ -185,6 +186,7 @@ class PolicyCache:
         self._max = max_entries
         self._monotonic = monotonic
         self._entries: dict[tuple[str, str], tuple[float, _Loaded]] = {}
+        self._views: dict[tuple[str, str], tuple[float, UserView]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -221,9 +223,31 @@ class PolicyCache:
             self._generation += 1
             if account_id is None:
                 self._entries.clear()
+                self._views.clear()
             else:
                 for key in [k for k in self._entries if k[0] == account_id]:
                     del self._entries[key]
+                for key in [k for k in self._views if k[0] == account_id]:
+                    del self._views[key]
+
+    def user_view(self, account_id: str, user_name: str) -> UserView | None:
+        """The user's row, boundary ARN and tags (``GetUser``, the ARN of user operations),
+        cached like the policies; a user that does not exist is not cached (creating one needs
+        no invalidation)."""
+        key = (account_id, user_name.lower())
+        now = self._monotonic()
+        hit = self._views.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._generation
+        view = load_user_view(self._store, account_id, user_name)
+        if view is not None:
+            with self._lock:
+                if generation == self._generation:
+                    if len(self._views) >= self._max:
+                        self._views.clear()
+                    self._views[key] = (now + self._ttl, view)
+        return view
 
     def _load(self, account_id: str, user_name: str) -> _Loaded:
         found = self._store.user_policies(account_id, user_name)
@@ -287,8 +311,8 @@ class PolicyAuthorizer:
         self.cache.invalidate(account_id)
 
     def _user_path(self, account_id: str, user_name: str) -> str | None:
-        user = self._store.get_user(account_id, user_name)
-        return None if user is None else user.path
+        view = self.cache.user_view(account_id, user_name)
+        return None if view is None else view.user.path
 
     def _group_path(self, account_id: str, group_name: str) -> str | None:
         group = self._store.get_group(account_id, group_name)

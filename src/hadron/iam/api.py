@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from hadron.errors import (
     InvalidInput,
@@ -33,11 +33,36 @@ from hadron.store import AccessKey, ManagedPolicy, PolicyVersion, Store, User
 from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
 
-__all__ = ["Handler", "IamApi"]
+__all__ = ["Handler", "IamApi", "UserView", "load_user_view"]
 
 Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
 Result = dict[str, Any]
 RNG = Callable[[int], bytes]
+
+
+class UserView(NamedTuple):
+    """What ``GetUser`` returns about a user: its row, permissions boundary ARN and tags."""
+
+    user: User
+    boundary: str | None
+    tags: tuple[tuple[str, str], ...]
+
+
+def load_user_view(store: Store, account_id: str, user_name: str) -> UserView | None:
+    """The user's :class:`UserView` read from the store, or ``None`` if there is no such user.
+
+    ``hadron.enforcement.PolicyCache.user_view`` caches it per user (invalidated by
+    ``policies_changed``, which every write to a user's row, boundary or tags calls).
+    """
+    user = store.get_user(account_id, user_name)
+    if user is None:
+        return None
+    try:
+        boundary = store.get_user_permissions_boundary(account_id, user.user_name)
+        tags = tuple(store.list_user_tags(account_id, user.user_name))
+    except NoSuchEntity:  # deleted meanwhile
+        return None
+    return UserView(user, boundary, tags)
 
 
 def _user(user: User, boundary: str | None = None) -> Result:
@@ -93,12 +118,16 @@ class IamApi:
         forget_key: Callable[[str], None] = lambda _akid: None,
         policies_changed: Callable[[str], None] = lambda _account: None,
         rng: RNG = os.urandom,
+        user_view: Callable[[str, str], UserView | None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._forget_key = forget_key
         self._changed = policies_changed
         self._rng = rng
+        # GetUser's reads; ``hadron serve`` passes the enforcement cache's (kept in step with
+        # every write by ``policies_changed``).
+        self._user_view = user_view or (lambda account, name: load_user_view(store, account, name))
 
     def handlers(self) -> dict[tuple[str, str], Handler]:
         ops: dict[str, Handler] = {
@@ -231,12 +260,13 @@ class IamApi:
         return {"User": result}
 
     def get_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        user = self._existing_user(caller.account_id, self._target(caller, params))
-        boundary = self._store.get_user_permissions_boundary(caller.account_id, user.user_name)
-        result = _user(user, boundary)
-        tags = self._store.list_user_tags(caller.account_id, user.user_name)
-        if tags:
-            result["Tags"] = tags_result(tags)
+        name = self._target(caller, params)
+        view = self._user_view(caller.account_id, name)
+        if view is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        result = _user(view.user, view.boundary)
+        if view.tags:
+            result["Tags"] = tags_result(view.tags)
         return {"User": result}
 
     def list_users(self, caller: Principal, params: Mapping[str, Any]) -> Result:
