@@ -34,6 +34,7 @@ from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
+from hadron.iam.profiles import InstanceProfilesApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
@@ -162,6 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
         extra_handlers=iam_api.handlers()
         | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | RolesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | InstanceProfilesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | AccountApi(
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()

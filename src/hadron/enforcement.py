@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hadron.access import iam_action
 from hadron.authz_map import DEFAULT_REGION, authorization
@@ -34,12 +34,19 @@ from hadron.iam.api import UserView, load_user_view
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.store import Store
-from hadron.store.records import group_arn, policy_arn, role_arn, user_arn
+from hadron.store.records import (
+    group_arn,
+    instance_profile_arn,
+    policy_arn,
+    role_arn,
+    user_arn,
+)
 from hadron.types import Principal
 
 __all__ = ["PolicyAuthorizer", "PolicyCache", "resource_for"]
 
 log = logging.getLogger("hadron.enforcement")
+_T = TypeVar("_T")
 
 # IAM operations whose resource is the user named by ``UserName`` (or the caller).
 _USER_OPERATIONS = frozenset(
@@ -85,11 +92,31 @@ _ROLE_OPERATIONS = frozenset(
         "TagRole",
         "UntagRole",
         "ListRoleTags",
+        "ListInstanceProfilesForRole",
+    }
+)
+# IAM operations whose resource is the instance profile named by ``InstanceProfileName``
+# (``hadron.iam.profiles``).
+_PROFILE_OPERATIONS = frozenset(
+    {
+        "CreateInstanceProfile",
+        "GetInstanceProfile",
+        "DeleteInstanceProfile",
+        "AddRoleToInstanceProfile",
+        "RemoveRoleFromInstanceProfile",
+        "TagInstanceProfile",
+        "UntagInstanceProfile",
+        "ListInstanceProfileTags",
     }
 )
 # Operations that carry ``Tags`` (aws:RequestTag/…, aws:TagKeys) or ``TagKeys`` (aws:TagKeys).
-_TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole"})
-_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole"})
+_TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole"}) | {
+    "CreatePolicy",
+    "TagPolicy",
+    "CreateInstanceProfile",
+    "TagInstanceProfile",
+}
+_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole", "UntagPolicy", "UntagInstanceProfile"})
 # IAM operations whose resource is the principal named by ``PolicySourceArn`` (the simulator).
 _SOURCE_ARN_OPERATIONS = frozenset({"SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"})
 # IAM operations whose resource is the managed policy named by ``PolicyArn``.
@@ -103,6 +130,9 @@ _POLICY_OPERATIONS = frozenset(
         "SetDefaultPolicyVersion",
         "DeletePolicyVersion",
         "ListEntitiesForPolicy",
+        "TagPolicy",
+        "UntagPolicy",
+        "ListPolicyTags",
     }
 )
 
@@ -117,6 +147,7 @@ def resource_for(
     region: str = DEFAULT_REGION,
     role_path: Callable[[str, str], str | None] | None = None,
     group_path: Callable[[str, str], str | None] | None = None,
+    profile_path: Callable[[str, str], str | None] | None = None,
 ) -> str:
     """The resource ARN a request acts on (``*`` where the action has no resource-level
     permission). Non-IAM services: the first resource of ``hadron.authz_map.authorization``
@@ -159,7 +190,35 @@ def resource_for(
         return group_arn(account, path, name)
     if operation == "ListUsers":
         return f"arn:aws:iam::{account}:user{params.get('PathPrefix') or '/'}"
+    if operation in _PROFILE_OPERATIONS:
+        name = str(params["InstanceProfileName"])
+        if operation == "CreateInstanceProfile":
+            return instance_profile_arn(account, params.get("Path") or "/", name)
+        path = (profile_path or (lambda _a, _n: None))(account, name) or "/"
+        return instance_profile_arn(account, path, name)
+    if operation == "ListInstanceProfiles":
+        return f"arn:aws:iam::{account}:instance-profile{params.get('PathPrefix') or '/'}"
     return "*"
+
+
+def _tag_target(
+    principal: Principal, operation: str, params: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """``(kind, account, name)`` of the existing entity an IAM operation acts on, for
+    ``aws:ResourceTag`` (``None`` for creations and operations on no taggable entity)."""
+    account = principal.account_id
+    if operation.startswith("Create") and operation != "CreatePolicyVersion":
+        return None
+    if operation in _USER_OPERATIONS:
+        name = params.get("UserName") or principal.user_name
+        return None if name is None else ("user", account, str(name))
+    if operation in _ROLE_OPERATIONS:
+        return ("role", account, str(params["RoleName"]))
+    if operation in _POLICY_OPERATIONS:
+        return ("policy", account, str(params["PolicyArn"]))
+    if operation in _PROFILE_OPERATIONS:
+        return ("instance-profile", account, str(params["InstanceProfileName"]))
+    return None
 
 
 class PolicyCache:
@@ -186,7 +245,7 @@ class PolicyCache:
         self._max = max_entries
         self._monotonic = monotonic
         self._entries: dict[tuple[str, str], tuple[float, _Loaded]] = {}
-        self._views: dict[tuple[str, str], tuple[float, UserView]] = {}
+        self._views: dict[tuple[str, str], tuple[float, Any]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -234,20 +293,61 @@ class PolicyCache:
         """The user's row, boundary ARN and tags (``GetUser``, the ARN of user operations),
         cached like the policies; a user that does not exist is not cached (creating one needs
         no invalidation)."""
-        key = (account_id, user_name.lower())
+        return self._cached(
+            self._views,
+            (account_id, user_name.lower()),
+            lambda: load_user_view(self._store, account_id, user_name),
+        )
+
+    def entity(self, kind: str, account_id: str, name: str) -> Entity | None:
+        """``(path, tags)`` of an existing ``user``, ``role``, ``group``, ``instance-profile``
+        or customer managed ``policy`` (``name`` is then its ARN), cached like the policies
+        (every IAM write to a path or tags calls ``policies_changed``); ``None`` (not cached)
+        when there is no such entity."""
+        if kind == "user":
+            view = self.user_view(account_id, name)
+            return None if view is None else (view.user.path, view.tags)
+        key = (account_id, f"{kind}:{name if kind == 'policy' else name.lower()}")
+        return self._cached(self._views, key, lambda: self._load_entity(kind, account_id, name))
+
+    def _load_entity(self, kind: str, account_id: str, name: str) -> Entity | None:
+        store = self._store
+        if kind == "role":
+            role = store.get_role(account_id, name)
+            return None if role is None else (role.path, role.tags)
+        if kind == "group":
+            group = store.get_group(account_id, name)
+            return None if group is None else (group.path, ())
+        if kind == "instance-profile":
+            profile = store.get_instance_profile(account_id, name)
+            return None if profile is None else (profile.path, profile.tags)
+        if kind == "policy" and store.get_policy(account_id, name) is not None:
+            try:
+                return ("", tuple(store.list_policy_tags(account_id, name)))
+            except ServiceError:  # pragma: no cover - deleted meanwhile
+                return None
+        return None
+
+    def _cached(
+        self,
+        table: dict[tuple[str, str], tuple[float, Any]],
+        key: tuple[str, str],
+        load: Callable[[], _T],
+    ) -> _T:
         now = self._monotonic()
-        hit = self._views.get(key)
+        hit = table.get(key)
         if hit is not None and hit[0] > now:
-            return hit[1]
+            found: _T = hit[1]
+            return found
         generation = self._generation
-        view = load_user_view(self._store, account_id, user_name)
-        if view is not None:
+        value = load()
+        if value is not None:  # INVARIANT: absence is never cached (creations need no flush)
             with self._lock:
                 if generation == self._generation:
-                    if len(self._views) >= self._max:
-                        self._views.clear()
-                    self._views[key] = (now + self._ttl, view)
-        return view
+                    if len(table) >= self._max:
+                        table.clear()
+                    table[key] = (now + self._ttl, value)
+        return value
 
     def _load(self, account_id: str, user_name: str) -> _Loaded:
         found = self._store.user_policies(account_id, user_name)
@@ -276,6 +376,8 @@ class PolicyCache:
 
 
 _Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...], tuple[tuple[str, str], ...]]
+Entity = tuple[str, tuple[tuple[str, str], ...]]
+"""(path, tags) of an IAM entity (``PolicyCache.entity``)."""
 """(identity policies, permissions boundaries, tags) of one user."""
 
 
@@ -315,12 +417,16 @@ class PolicyAuthorizer:
         return None if view is None else view.user.path
 
     def _group_path(self, account_id: str, group_name: str) -> str | None:
-        group = self._store.get_group(account_id, group_name)
-        return None if group is None else group.path
+        found = self.cache.entity("group", account_id, group_name)
+        return None if found is None else found[0]
 
     def _role_path(self, account_id: str, role_name: str) -> str | None:
-        role = self._store.get_role(account_id, role_name)
-        return None if role is None else role.path
+        found = self.cache.entity("role", account_id, role_name)
+        return None if found is None else found[0]
+
+    def _profile_path(self, account_id: str, profile_name: str) -> str | None:
+        found = self.cache.entity("instance-profile", account_id, profile_name)
+        return None if found is None else found[0]
 
     def authorize(
         self,
@@ -342,6 +448,7 @@ class PolicyAuthorizer:
                 self._user_path,
                 role_path=self._role_path,
                 group_path=self._group_path,
+                profile_path=self._profile_path,
             )
             context = {**self._iam_context(principal, operation, params), **(context or {})}
         else:  # resources and service condition keys from the authorization map
@@ -362,12 +469,19 @@ class PolicyAuthorizer:
         self, principal: Principal, operation: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``aws:PrincipalTag/<key>`` of a tagged IAM user caller (read with its policies, so a
-        tag change through the API takes effect on the next request), and the request-tag keys
-        of the tagging operations. Invalid tags are left to the handler to refuse."""
+        tag change through the API takes effect on the next request), ``aws:ResourceTag/<key>``
+        of the tagged user, role, customer managed policy or instance profile the operation acts
+        on, and the request-tag keys of the tagging operations. Invalid tags are left to the
+        handler to refuse."""
         values: dict[str, Any] = {}
         if principal.user_name is not None:
             tags = self.cache.principal_tags(principal.account_id, principal.user_name)
             values.update(principal_tag_context(tags))
+        target = _tag_target(principal, operation, params)
+        if target is not None:  # aws:ResourceTag/<key> of an existing tagged entity
+            found = self.cache.entity(*target)
+            if found is not None:
+                values.update({f"aws:ResourceTag/{k}": v for k, v in found[1]})
         try:
             if operation in _TAGGING_OPERATIONS and params.get("Tags"):
                 values.update(request_tag_context(validate_tags(params["Tags"])))

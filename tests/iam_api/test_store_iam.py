@@ -175,6 +175,10 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "instance_profile_tags",  # migration 0005
+                "instance_profile_roles",
+                "instance_profiles",
+                "policy_tags",
                 "role_tags",  # migration 0004
                 "user_tags",
                 "role_policy_attachments",

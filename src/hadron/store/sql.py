@@ -18,6 +18,7 @@ from hadron.store.credentials import SqlCredentials
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
+from hadron.store.profiles import SqlProfiles
 from hadron.store.renames import SqlRenames
 from hadron.store.roles import SqlRoles
 from hadron.store.schema import meta
@@ -25,7 +26,7 @@ from hadron.store.schema import meta
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles, SqlRenames):
+class SqlStore(SqlCredentials, SqlIam, SqlPolicies, SqlGroups, SqlRoles, SqlRenames, SqlProfiles):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
     def __init__(
