@@ -512,9 +512,13 @@ class PolicyAuthorizer:
         context: Mapping[str, Any] | None = None,
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
+        resource_policy: PolicyLike | None = None,
+        resource_account: str | None = None,
     ) -> Decision:
         """The engine's decision for ``principal`` (shared by :meth:`authorize` and the IAM
-        policy simulator). ``identity_policies`` default to :meth:`identity_policies`."""
+        policy simulator). ``identity_policies`` default to :meth:`identity_policies`;
+        ``resource_policy`` and ``resource_account`` (default: the principal's account) are the
+        simulator's ``ResourcePolicy`` and ``ResourceOwner``."""
         values: dict[str, Any] = dict(context or {})
         values.setdefault("aws:PrincipalArn", principal.arn)
         values.setdefault("aws:PrincipalAccount", principal.account_id)
@@ -533,8 +537,9 @@ class PolicyAuthorizer:
             resource=resource,
             # Every resource Hadron serves is the caller's account's; AWS managed policies
             # (``arn:aws:iam::aws:policy/…``) are readable by every account, as in IAM.
-            resource_account=principal.account_id,
+            resource_account=resource_account or principal.account_id,
             context=values,
             identity_policies=policies,
             permission_boundaries=permission_boundaries,
+            resource_policy=resource_policy,
         )

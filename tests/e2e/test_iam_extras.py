@@ -333,3 +333,61 @@ def test_resource_tag_conditions_on_iam_entities(server: Server) -> None:
     with pytest.raises(ClientError) as revoked:
         client.get_role(RoleName=role)
     assert _error(revoked)[0] == "AccessDenied"
+
+
+# --- the simulator: group and role sources, resource policies -----------------------------------
+
+
+def test_simulator_group_role_and_resource_policy(server: Server) -> None:
+    iam = server.client("iam")
+    group, role, user = _name("g"), _name("r"), _name("u")
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="list", PolicyDocument=ALLOW_LIST)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.create_user(UserName=user)
+    account = server.account_id
+
+    by_group = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{account}:group/{group}",
+        ActionNames=["s3:ListBucket", "s3:PutObject"],
+    )["EvaluationResults"]
+    assert [r["EvalDecision"] for r in by_group] == ["allowed", "implicitDeny"]
+    assert by_group[0]["MatchedStatements"][0]["SourcePolicyType"] == "group"
+
+    by_role = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{account}:role/{role}", ActionNames=["iam:ListRoles"]
+    )["EvaluationResults"]
+    assert by_role[0]["EvalDecision"] == "allowed"
+    assert by_role[0]["MatchedStatements"][0]["SourcePolicyType"] == "aws-managed"
+
+    with pytest.raises(ClientError) as missing:
+        iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{account}:role/{_name('none')}",
+            ActionNames=["s3:ListBucket"],
+        )
+    assert _error(missing)[0] == "NoSuchEntity"
+
+    caller = f"arn:aws:iam::{account}:user/{user}"
+    shared = iam.simulate_custom_policy(
+        PolicyInputList=[ALLOW_LIST],
+        ActionNames=["s3:GetObject"],
+        ResourceArns=["arn:aws:s3:::reports/q1.csv"],
+        CallerArn=caller,
+        ResourcePolicy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": caller},
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::reports/*",
+                    }
+                ],
+            }
+        ),
+        ResourceOwner=f"arn:aws:iam::{account}:root",
+    )["EvaluationResults"][0]
+    assert shared["EvalDecision"] == "allowed"
+    assert shared["MatchedStatements"][0]["SourcePolicyType"] == "resource"

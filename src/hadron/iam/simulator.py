@@ -53,6 +53,14 @@ from hadron.iam.decision import Decision, Reason, Result
 from hadron.iam.kinds import PolicyKind
 from hadron.iam.policy import Policy, PolicyLike, parse_policy
 from hadron.iam.results import _page
+from hadron.iam.sources import (
+    GROUP_INLINE_PREFIX,
+    ROLE_INLINE_PREFIX,
+    Entities,
+    group_policies,
+    managed_policy,
+    role_policies,
+)
 from hadron.types import Principal
 
 __all__ = ["Evaluator", "IamSimulator", "UserRecord", "Users", "statement_positions"]
@@ -68,7 +76,8 @@ _LIST_TYPES = frozenset(f"{t}List" for t in _SCALAR_TYPES)
 _PRINCIPAL_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:userid")
 _USER_KEYS = ("aws:username", "aws:principaltype")
 _INLINE_PREFIX = "inline policy "
-_GROUP_INLINE_PREFIX = "group inline policy "
+_RESOURCE_POLICY = "ResourcePolicy"
+_SIMULATED_USER = "SimulatedUser"
 
 Position = dict[str, int]
 
@@ -84,10 +93,32 @@ class UserRecord(Protocol):
     def arn(self) -> str: ...
 
 
-class Users(Protocol):
+class GroupRecord(Protocol):
+    @property
+    def group_name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+class RoleRecord(Protocol):
+    @property
+    def role_name(self) -> str: ...
+    @property
+    def role_id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def permissions_boundary(self) -> str | None: ...
+
+
+class Users(Entities, Protocol):
     """What the simulator needs of the store."""
 
     def get_user(self, account_id: str, user_name: str) -> UserRecord | None: ...
+    def get_group(self, account_id: str, group_name: str) -> GroupRecord | None: ...
+    def get_role(self, account_id: str, role_name: str) -> RoleRecord | None: ...
 
 
 class Evaluator(Protocol):
@@ -106,6 +137,8 @@ class Evaluator(Protocol):
         context: Mapping[str, Any] | None = None,
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
+        resource_policy: PolicyLike | None = None,
+        resource_account: str | None = None,
     ) -> Decision: ...
 
 
@@ -248,22 +281,59 @@ def _inputs(documents: Sequence[Any] | None, field: str, kind: PolicyKind) -> li
     return policies
 
 
-def _split_user_arn(arn: str, field: str) -> tuple[str, str, str]:
-    """``(account, path, name)`` of an IAM user ARN; ``InvalidInput`` if ``arn`` is not one,
-    ``NotImplemented`` for the group and role ARNs Hadron cannot simulate yet."""
+def _split_source_arn(arn: str, field: str) -> tuple[str, str, str, str]:
+    """``(kind, account, path, name)`` of an IAM user, group or role ARN (``kind`` is
+    ``user``/``group``/``role``); ``InvalidInput`` for anything else."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4]:
         raise InvalidInput(f"Invalid ARN in {field}: {arn}.")
-    resource = parts[5]
-    if resource.startswith(("group/", "role/")):
-        kind = resource.split("/")[0]
-        raise NotImplementedOperation(
-            f"Simulating the policies of {kind}s is not implemented by Hadron yet."
-        )
-    if not resource.startswith("user/") or resource.endswith("/"):
+    kind, _, rest = parts[5].partition("/")
+    if kind not in ("user", "group", "role") or not rest or rest.endswith("/"):
+        raise InvalidInput(f"{field} must be the ARN of an IAM user, group or role: {arn}.")
+    path, _, name = parts[5][len(kind) :].rpartition("/")
+    return kind, parts[4], path + "/", name
+
+
+def _split_user_arn(arn: str, field: str) -> tuple[str, str, str]:
+    """``(account, path, name)`` of an IAM user ARN; ``InvalidInput`` if ``arn`` is not one."""
+    kind, account, path, name = _split_source_arn(arn, field)
+    if kind != "user":
         raise InvalidInput(f"{field} must be the ARN of an IAM user: {arn}.")
-    path, _, name = resource[len("user") :].rpartition("/")
-    return parts[4], path + "/", name
+    return account, path, name
+
+
+def _resource_policy(params: Mapping[str, Any]) -> Policy | None:
+    """``ResourcePolicy``, parsed as a resource-based policy."""
+    document = params.get("ResourcePolicy")
+    if not document:
+        return None
+    try:
+        return parse_policy(str(document), kind=PolicyKind.RESOURCE, name=_RESOURCE_POLICY)
+    except MalformedPolicyDocument as exc:
+        raise MalformedPolicyDocument(f"{_RESOURCE_POLICY}: {exc.message}") from None
+    except ServiceError as exc:
+        raise InvalidInput(f"{_RESOURCE_POLICY}: {exc.message}") from None
+
+
+def _resource_owner(params: Mapping[str, Any]) -> str | None:
+    """The account of ``ResourceOwner`` (an ARN such as ``arn:aws:iam::<account>:root``)."""
+    owner = params.get("ResourceOwner")
+    if not owner:
+        return None
+    parts = str(owner).split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not (len(parts[4]) == 12 and parts[4].isdigit()):
+        # UNCONFIRMED wording: IAM's exact message for a malformed ResourceOwner.
+        raise InvalidInput(f"Invalid ARN in ResourceOwner: {owner}.")
+    return parts[4]
+
+
+def _owner_of(resource: str, default: str | None) -> str | None:
+    """A resource's owner: its ARN's account field, else ``ResourceOwner`` (else ``None``: the
+    caller's account)."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return parts[4]
+    return default
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -275,8 +345,10 @@ def _source(name: str | None) -> tuple[str, str]:
         return "(unnamed policy)", "none"
     if name.startswith(_INLINE_PREFIX):
         return name[len(_INLINE_PREFIX) :], "user"
-    if name.startswith(_GROUP_INLINE_PREFIX):
-        return name[len(_GROUP_INLINE_PREFIX) :], "group"
+    if name.startswith(GROUP_INLINE_PREFIX):
+        return name[len(GROUP_INLINE_PREFIX) :], "group"
+    if name.startswith(ROLE_INLINE_PREFIX):
+        return name[len(ROLE_INLINE_PREFIX) :], "role"
     if name.startswith("arn:"):
         parts = name.split(":", 5)
         managed = "aws-managed" if len(parts) == 6 and parts[4] == "aws" else "user-managed"
@@ -329,26 +401,61 @@ class IamSimulator:
         account (the root user would be allowed everything, which tells nothing)."""
         if params.get("CallerArn"):
             return self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        if params.get("ResourcePolicy"):
+            raise InvalidInput("CallerArn is required when a ResourcePolicy is specified.")
         if caller.user_name is not None and caller.principal_type == "IAMUser":
             return caller
-        arn = f"arn:aws:iam::{caller.account_id}:user/SimulatedUser"
-        return Principal(caller.account_id, arn, "", "IAMUser", "SimulatedUser")
+        return _placeholder(caller.account_id)
+
+    def _source(
+        self, caller: Principal, params: Mapping[str, Any]
+    ) -> tuple[Principal | None, tuple[PolicyLike, ...], tuple[PolicyLike, ...]]:
+        """``PolicySourceArn``: ``(principal, identity policies, stored boundary)``; the
+        principal is ``None`` for a group (its policies have no caller of their own)."""
+        arn = str(params["PolicySourceArn"])
+        kind, account, path, name = _split_source_arn(arn, "PolicySourceArn")
+        if kind == "user":
+            source = self._user(caller, arn, "PolicySourceArn", must_exist=True)
+            return (
+                source,
+                tuple(self._evaluator.identity_policies(source)),
+                tuple(self._evaluator.permission_boundaries(source)),
+            )
+        own = account == caller.account_id
+        if kind == "group":
+            group = self._store.get_group(account, name) if own else None
+            if group is None or group.path != path:
+                raise NoSuchEntity(f"The group with name {name} cannot be found.")
+            return None, group_policies(self._store, account, group.group_name), ()
+        role = self._store.get_role(account, name) if own else None
+        if role is None or role.path != path:
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        boundary: tuple[PolicyLike, ...] = ()
+        if role.permissions_boundary:
+            arn_b = role.permissions_boundary
+            boundary = (managed_policy(self._store, account, arn_b, PolicyKind.BOUNDARY),)
+        principal = Principal(account, role.arn, role.role_id, "Role")
+        return principal, role_policies(self._store, account, role.role_name), boundary
 
     # --- operations -------------------------------------------------------------------------------
 
     def simulate_principal_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
-        source = self._user(
-            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
-        )
-        principal = source
+        source, policies, stored = self._source(caller, params)
+        user_source = source is not None and source.principal_type == "IAMUser"
         if params.get("CallerArn"):
             principal = self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        elif params.get("ResourcePolicy") and not user_source:
+            raise InvalidInput(
+                "CallerArn is required when a ResourcePolicy is specified and PolicySourceArn "
+                "is not the ARN of an IAM user."
+            )
+        else:
+            principal = source or _placeholder(caller.account_id)
         identity = [
-            *self._evaluator.identity_policies(source),
+            *policies,
             *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
         ]
-        # As in IAM, a PermissionsBoundaryPolicyInputList replaces the user's own boundary.
-        stored = self._evaluator.permission_boundaries(source)
+        # As in IAM, a PermissionsBoundaryPolicyInputList replaces the stored boundary.
         return self._simulate(principal, identity, params, wildcards=True, boundary=stored)
 
     def simulate_custom_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
@@ -361,11 +468,9 @@ class IamSimulator:
     def get_context_keys_for_principal_policy(
         self, caller: Principal, params: Mapping[str, Any]
     ) -> Any:
-        source = self._user(
-            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
-        )
+        _principal, stored, _boundary = self._source(caller, params)
         policies = [
-            *self._evaluator.identity_policies(source),
+            *stored,
             *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
         ]
         return {"ContextKeyNames": self._keys(policies)}
@@ -391,10 +496,12 @@ class IamSimulator:
         wildcards: bool,
         boundary: Sequence[PolicyLike] = (),
     ) -> dict[str, Any]:
-        if params.get("ResourcePolicy") or params.get("ResourceHandlingOption"):
+        if params.get("ResourceHandlingOption"):
             raise NotImplementedOperation(
-                "ResourcePolicy and ResourceHandlingOption are not implemented by Hadron yet."
+                "ResourceHandlingOption is not implemented by Hadron yet."
             )
+        resource_policy = _resource_policy(params)
+        owner = _resource_owner(params)
         given = _inputs(
             params.get("PermissionsBoundaryPolicyInputList"),
             "PermissionsBoundaryPolicyInputList",
@@ -410,7 +517,19 @@ class IamSimulator:
         if principal.user_name is not None:
             supplied.update(_USER_KEYS)
         results = [
-            self._one(principal, action, resource, context, supplied, identity, boundaries)
+            self._one(
+                principal,
+                action,
+                resource,
+                context,
+                supplied,
+                identity,
+                boundaries,
+                resource_policy,
+                # Ownership matters only with a resource policy (ResourceOwner: "required only
+                # if you specify a resource-based policy"); else every resource is the caller's.
+                None if resource_policy is None else _owner_of(resource, owner),
+            )
             for action in actions
             for resource in resources
         ]
@@ -426,6 +545,8 @@ class IamSimulator:
         supplied: set[str],
         identity: Sequence[PolicyLike],
         boundaries: Sequence[PolicyLike],
+        resource_policy: Policy | None = None,
+        resource_account: str | None = None,
     ) -> dict[str, Any]:
         decision = self._evaluator.decide(
             principal,
@@ -434,16 +555,20 @@ class IamSimulator:
             context=context,
             identity_policies=identity,
             permission_boundaries=boundaries or None,
+            resource_policy=resource_policy,
+            resource_account=resource_account,
         )
         outcome = _DECISIONS[decision.result]
+        extra: tuple[Policy, ...] = () if resource_policy is None else (resource_policy,)
         layers: dict[PolicyKind, Sequence[PolicyLike]] = {
             PolicyKind.IDENTITY: identity,
             PolicyKind.BOUNDARY: boundaries,
+            PolicyKind.RESOURCE: extra,
         }
         matched = [_matched(r, layers) for r in decision.reasons if r.effect is not None]
         missing = _dedupe(
             key
-            for policy in (*identity, *boundaries)
+            for policy in (*identity, *boundaries, *extra)
             if isinstance(policy, Policy)
             for key in _considered_keys(policy, action, resource)
             if key.lower() not in supplied
@@ -477,8 +602,17 @@ class IamSimulator:
         return result
 
 
+def _placeholder(account_id: str) -> Principal:
+    """The simulated caller when there is none: a user of ``account_id`` (not the root user,
+    which would be allowed everything and so tell nothing)."""
+    arn = f"arn:aws:iam::{account_id}:user/{_SIMULATED_USER}"
+    return Principal(account_id, arn, "", "IAMUser", _SIMULATED_USER)
+
+
 def _matched(reason: Reason, layers: Mapping[PolicyKind, Sequence[PolicyLike]]) -> dict[str, Any]:
     source_id, source_type = _source(reason.policy_name)
+    if reason.layer is PolicyKind.RESOURCE:
+        source_id, source_type = _RESOURCE_POLICY, "resource"
     out: dict[str, Any] = {"SourcePolicyId": source_id, "SourcePolicyType": source_type}
     policies = layers.get(reason.layer, ())
     index, statement = reason.policy_index, reason.statement_index
