@@ -201,13 +201,17 @@ def resource_for(
     return "*"
 
 
+# Operations that create the entity they act on: it has no tags yet.
+_CREATIONS = frozenset({"CreateUser", "CreateRole", "CreatePolicy", "CreateInstanceProfile"})
+
+
 def _tag_target(
     principal: Principal, operation: str, params: Mapping[str, Any]
 ) -> tuple[str, str, str] | None:
     """``(kind, account, name)`` of the existing entity an IAM operation acts on, for
     ``aws:ResourceTag`` (``None`` for creations and operations on no taggable entity)."""
     account = principal.account_id
-    if operation.startswith("Create") and operation != "CreatePolicyVersion":
+    if operation in _CREATIONS:
         return None
     if operation in _USER_OPERATIONS:
         name = params.get("UserName") or principal.user_name

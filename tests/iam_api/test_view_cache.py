@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hadron.enforcement import PolicyAuthorizer, PolicyCache
-from hadron.errors import NoSuchEntity
+from hadron.errors import AccessDenied, NoSuchEntity
 from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
@@ -93,5 +93,29 @@ def test_user_arn_resources_use_the_view(store: SqlStore) -> None:
         identity_policies=[],
     )
     assert decision.result == "ImplicitlyDenied"
-    with pytest.raises(Exception, match=r"on resource: arn:aws:iam::\d+:user/ops/alice"):
+    with pytest.raises(AccessDenied, match=r"on resource: arn:aws:iam::\d+:user/ops/alice"):
         apis.authorizer.authorize(admin, "iam", "GetUser", {"UserName": "alice"})
+
+
+def test_resource_tags_reach_the_engine(store: SqlStore) -> None:
+    apis = Apis(store, Ticks())
+    store.create_user(ACCOUNT, "bob", "/", NOW)
+    apis.roles.tag_user(ALICE, {"UserName": "bob", "Tags": [{"Key": "team", "Value": "blue"}]})
+    document = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*",'
+        '"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"blue"}}}]}'
+    )
+    apis.iam.put_user_policy(
+        ALICE, {"UserName": "alice", "PolicyName": "by-tag", "PolicyDocument": document}
+    )
+    # Operations on an existing user see its tags (CreateAccessKey included) ...
+    for operation in ("GetUser", "CreateAccessKey", "ListUserTags", "UpdateUser"):
+        apis.authorizer.authorize(ALICE, "iam", operation, {"UserName": "bob"})
+    # ... an untagged one and a user being created have none.
+    with pytest.raises(AccessDenied):
+        apis.authorizer.authorize(ALICE, "iam", "GetUser", {"UserName": "alice"})
+    with pytest.raises(AccessDenied):
+        apis.authorizer.authorize(ALICE, "iam", "CreateUser", {"UserName": "carol"})
+    apis.roles.untag_user(ALICE, {"UserName": "bob", "TagKeys": ["TEAM"]})
+    with pytest.raises(AccessDenied):
+        apis.authorizer.authorize(ALICE, "iam", "GetUser", {"UserName": "bob"})
