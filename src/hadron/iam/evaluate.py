@@ -85,6 +85,8 @@ def _coerce(
 ) -> tuple[Policy, ...]:
     if not items:
         return ()
+    if type(items) is tuple and all(type(item) is Policy for item in items):
+        return items  # already parsed: the same tuple, no copy
     out: list[Policy] = []
     for index, item in enumerate(items):
         if type(item) is Policy:

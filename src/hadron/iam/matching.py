@@ -73,6 +73,11 @@ class ResourceMatcher:
         self._regex = compile_regex("|".join(f"(?:{s})" for s in sources)) if sources else None
         self._dynamic = tuple(dynamic)
 
+    @property
+    def any_resource(self) -> bool:
+        """The list holds ``*``."""
+        return self._any
+
     def matches(self, resource: str, values: ContextValues) -> bool:
         if self._any or resource in self._literals:
             return True
@@ -101,6 +106,7 @@ class CompiledStatement:
         "not_principal",
         "not_resource",
         "principals",
+        "resource_check",
         "resources",
         "sid",
     )
@@ -142,6 +148,9 @@ class CompiledStatement:
                 checks.append(condition)
         self.guard = guard
         self.checks = tuple(checks)
+        # A Resource of "*" matches every resource: no need to ask.
+        always = resources is not None and resources.any_resource and not not_resource
+        self.resource_check = None if always else resources
 
     def covers(self, action: str) -> bool:
         """The Action/NotAction element matches the (lower-cased) action."""
@@ -155,7 +164,7 @@ class CompiledStatement:
             raw = values.get(guard[0])
             if type(raw) is not str or guard[1](raw) not in guard[2]:
                 return False
-        resources = self.resources
+        resources = self.resource_check
         if resources is not None and resources.matches(resource, values) is self.not_resource:
             return False
         for condition in self.checks:
