@@ -10,9 +10,11 @@ One engine: every decision comes from ``Evaluator.decide`` — the very method l
 calls — with the principal's identity policies gathered by ``Evaluator.identity_policies``, the
 same (cached) gathering live enforcement uses. The simulator only adds the supplied
 ``PolicyInputList``/``PermissionsBoundaryPolicyInputList`` and reports the engine's reasons in
-IAM's output shapes. As in IAM, the simulation uses exactly the supplied context entries (plus
-the keys the engine derives from the simulated principal: ``aws:PrincipalArn``,
-``aws:username``, ...); nothing is taken from the simulator request itself.
+IAM's output shapes. Request parameters are checked by ``hadron.iam.simulation_input``; a
+group's or role's policies are gathered by ``hadron.iam.sources``. As in IAM, the simulation uses
+exactly the supplied context entries (plus the keys the engine derives from the simulated
+principal: ``aws:PrincipalArn``, ``aws:username``, ...); nothing is taken from the simulator
+request itself.
 
 Reporting choices (security.md §11 item 10 lists them as unconfirmed):
 
@@ -33,26 +35,31 @@ Reporting choices (security.md §11 item 10 lists them as unconfirmed):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from hadron.errors import (
     InvalidInput,
-    MalformedPolicyDocument,
     NoSuchEntity,
     NotImplementedOperation,
-    ServiceError,
 )
 from hadron.iam.api import Handler
 from hadron.iam.context import ContextValue
 from hadron.iam.decision import Decision, Reason, Result
 from hadron.iam.kinds import PolicyKind
-from hadron.iam.policy import Policy, PolicyLike, parse_policy
+from hadron.iam.policy import Policy, PolicyLike
 from hadron.iam.results import _page
+from hadron.iam.simulation_input import RESOURCE_POLICY as _RESOURCE_POLICY
+from hadron.iam.simulation_input import action_names as _actions
+from hadron.iam.simulation_input import context_entries as _context
+from hadron.iam.simulation_input import owner_of as _owner_of
+from hadron.iam.simulation_input import policy_inputs as _inputs
+from hadron.iam.simulation_input import resource_arns as _resources
+from hadron.iam.simulation_input import resource_owner as _resource_owner
+from hadron.iam.simulation_input import resource_policy as _resource_policy
+from hadron.iam.simulation_input import split_source_arn as _split_source_arn
+from hadron.iam.simulation_input import split_user_arn as _split_user_arn
 from hadron.iam.sources import (
     GROUP_INLINE_PREFIX,
     ROLE_INLINE_PREFIX,
@@ -70,13 +77,10 @@ _DECISIONS = {
     Result.EXPLICITLY_DENIED: "explicitDeny",
     Result.IMPLICITLY_DENIED: "implicitDeny",
 }
-_SCALAR_TYPES = frozenset({"string", "numeric", "boolean", "ip", "binary", "date"})
-_LIST_TYPES = frozenset(f"{t}List" for t in _SCALAR_TYPES)
 # Keys live enforcement derives from the principal (``PolicyAuthorizer.decide``).
 _PRINCIPAL_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:userid")
 _USER_KEYS = ("aws:username", "aws:principaltype")
 _INLINE_PREFIX = "inline policy "
-_RESOURCE_POLICY = "ResourcePolicy"
 _SIMULATED_USER = "SimulatedUser"
 
 Position = dict[str, int]
@@ -202,138 +206,6 @@ def statement_positions(text: str) -> list[tuple[Position, Position]] | None:
     if spans is None:
         return None
     return [(_line_column(text, start), _line_column(text, end - 1)) for start, end in spans]
-
-
-# --- request parsing --------------------------------------------------------------------------
-
-
-def _context(entries: Iterable[Mapping[str, Any]] | None) -> dict[str, ContextValue]:
-    """``ContextEntries`` as engine context values (validated by ``ContextKeyType``)."""
-    out: dict[str, ContextValue] = {}
-    for entry in entries or ():
-        name = entry.get("ContextKeyName")
-        kind = entry.get("ContextKeyType")
-        values = [str(v) for v in entry.get("ContextKeyValues") or ()]
-        if not name or kind is None:
-            raise InvalidInput("Each context entry needs a ContextKeyName and a ContextKeyType.")
-        base = kind.removesuffix("List")
-        if kind not in _SCALAR_TYPES and kind not in _LIST_TYPES:
-            raise InvalidInput(f"Invalid ContextKeyType {kind} for context key {name}.")
-        if kind in _SCALAR_TYPES and len(values) > 1:
-            raise InvalidInput(f"Context key {name} of type {kind} takes a single value.")
-        converted: list[ContextValue] = [_value(name, base, v) for v in values]
-        if not converted:
-            continue
-        out[name] = converted if kind in _LIST_TYPES else converted[0]  # type: ignore[assignment]
-    return out
-
-
-def _value(name: str, kind: str, value: str) -> ContextValue:
-    bad = InvalidInput(f"Invalid value {value!r} of type {kind} for context key {name}.")
-    try:
-        if kind == "numeric":
-            float(value)
-        elif kind == "boolean":
-            if value.lower() not in ("true", "false"):
-                raise bad
-            return value.lower() == "true"
-        elif kind == "ip":
-            ipaddress.ip_network(value, strict=False)
-        elif kind == "binary":
-            base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error):
-        raise bad from None
-    return value
-
-
-def _actions(params: Mapping[str, Any], *, wildcards: bool) -> list[str]:
-    actions = [str(a) for a in params.get("ActionNames") or ()]
-    if not actions:
-        raise InvalidInput("ActionNames must name at least one action.")
-    for action in actions:
-        service, _, name = action.partition(":")
-        if not service or not name or ":" in name:
-            raise InvalidInput(f"Invalid action name {action}: expected service:Action.")
-        if not wildcards and ("*" in action or "?" in action):
-            raise InvalidInput(f"Action names cannot contain wildcards: {action}.")
-    return actions
-
-
-def _resources(params: Mapping[str, Any]) -> list[str]:
-    resources = [str(r) for r in params.get("ResourceArns") or ()] or ["*"]
-    for resource in resources:
-        if resource != "*" and not resource.startswith("arn:"):
-            raise InvalidInput(f"Invalid resource ARN {resource}.")
-    return resources
-
-
-def _inputs(documents: Sequence[Any] | None, field: str, kind: PolicyKind) -> list[Policy]:
-    """Parse ``PolicyInputList``-style documents, naming each ``<field>.<n>`` (1-based)."""
-    policies: list[Policy] = []
-    for n, document in enumerate(documents or (), start=1):
-        name = f"{field}.{n}"
-        try:
-            policies.append(parse_policy(str(document), kind=kind, name=name))
-        except MalformedPolicyDocument as exc:
-            raise MalformedPolicyDocument(f"{name}: {exc.message}") from None
-        except ServiceError as exc:
-            raise InvalidInput(f"{name}: {exc.message}") from None
-    return policies
-
-
-def _split_source_arn(arn: str, field: str) -> tuple[str, str, str, str]:
-    """``(kind, account, path, name)`` of an IAM user, group or role ARN (``kind`` is
-    ``user``/``group``/``role``); ``InvalidInput`` for anything else."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4]:
-        raise InvalidInput(f"Invalid ARN in {field}: {arn}.")
-    kind, _, rest = parts[5].partition("/")
-    if kind not in ("user", "group", "role") or not rest or rest.endswith("/"):
-        raise InvalidInput(f"{field} must be the ARN of an IAM user, group or role: {arn}.")
-    path, _, name = parts[5][len(kind) :].rpartition("/")
-    return kind, parts[4], path + "/", name
-
-
-def _split_user_arn(arn: str, field: str) -> tuple[str, str, str]:
-    """``(account, path, name)`` of an IAM user ARN; ``InvalidInput`` if ``arn`` is not one."""
-    kind, account, path, name = _split_source_arn(arn, field)
-    if kind != "user":
-        raise InvalidInput(f"{field} must be the ARN of an IAM user: {arn}.")
-    return account, path, name
-
-
-def _resource_policy(params: Mapping[str, Any]) -> Policy | None:
-    """``ResourcePolicy``, parsed as a resource-based policy."""
-    document = params.get("ResourcePolicy")
-    if not document:
-        return None
-    try:
-        return parse_policy(str(document), kind=PolicyKind.RESOURCE, name=_RESOURCE_POLICY)
-    except MalformedPolicyDocument as exc:
-        raise MalformedPolicyDocument(f"{_RESOURCE_POLICY}: {exc.message}") from None
-    except ServiceError as exc:
-        raise InvalidInput(f"{_RESOURCE_POLICY}: {exc.message}") from None
-
-
-def _resource_owner(params: Mapping[str, Any]) -> str | None:
-    """The account of ``ResourceOwner`` (an ARN such as ``arn:aws:iam::<account>:root``)."""
-    owner = params.get("ResourceOwner")
-    if not owner:
-        return None
-    parts = str(owner).split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or not (len(parts[4]) == 12 and parts[4].isdigit()):
-        # UNCONFIRMED wording: IAM's exact message for a malformed ResourceOwner.
-        raise InvalidInput(f"Invalid ARN in ResourceOwner: {owner}.")
-    return parts[4]
-
-
-def _owner_of(resource: str, default: str | None) -> str | None:
-    """A resource's owner: its ARN's account field, else ``ResourceOwner`` (else ``None``: the
-    caller's account)."""
-    parts = resource.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
-        return parts[4]
-    return default
 
 
 # --- reporting --------------------------------------------------------------------------------
