@@ -5,8 +5,9 @@ and by a guard condition, memoised per layer), tests guards first and memoises c
 results per value. The reference below does none of that: for every statement of every policy,
 in order, it matches the action with ``action_matches``, the resource with ``arn_like`` and each
 condition with a freshly compiled ``CompiledCondition`` through ``condition_matches``, normalises
-the context itself, then applies the identity/boundary/session decision order of the IAM User
-Guide ("Policy evaluation logic") for a same-account IAM user.
+the context itself, then applies the decision order of the IAM User Guide ("Policy evaluation
+logic") for a same-account IAM user: explicit deny anywhere, every SCP level (Organizations:
+each level must allow), identity policies, permissions boundary, session policies.
 
 The same parsed policies are evaluated against several contexts in a row, so the caches filled
 by one request are used by the next.
@@ -148,12 +149,18 @@ def _statement_applies(
     )
 
 
-Ref = tuple[str, str | None, int | None, int | None]  # layer, effect, policy, statement
-_ORDER = {"boundary": 5, "session": 6, "identity": 7}
+Ref = tuple[str, str | None, int | None, int | None, int | None]  # layer, effect, policy,
+# statement, SCP level
+_ORDER = {"scp": 0, "boundary": 5, "session": 6, "identity": 7}
 
 
 def _layer(
-    kind: str, layer: list[Policy], action: str, resource: str, values: dict[str, Any]
+    kind: str,
+    layer: list[Policy],
+    action: str,
+    resource: str,
+    values: dict[str, Any],
+    level: int | None = None,
 ) -> tuple[list[Ref], Ref | None]:
     denies: list[Ref] = []
     allow: Ref | None = None
@@ -161,11 +168,11 @@ def _layer(
         for s_index, statement in enumerate(policy.statements):
             if statement.effect == "Deny":
                 if _statement_applies(statement, action, resource, values):
-                    denies.append((kind, "Deny", p_index, s_index))
+                    denies.append((kind, "Deny", p_index, s_index, level))
         for s_index, statement in enumerate(policy.statements):
             if allow is None and statement.effect == "Allow":
                 if _statement_applies(statement, action, resource, values):
-                    allow = (kind, "Allow", p_index, s_index)
+                    allow = (kind, "Allow", p_index, s_index, level)
     return denies, allow
 
 
@@ -176,10 +183,16 @@ def reference(
     identity: list[Policy],
     boundary: list[Policy],
     session: list[Policy],
+    scp: list[list[Policy]],
 ) -> tuple[str, tuple[Ref, ...]]:
     values = _values(context)
     denies: list[Ref] = []
     allows: list[Ref | None] = []
+    scp_allows: list[Ref | None] = []
+    for level, policies_at_level in enumerate(scp):  # the organization levels, root first
+        found, allow = _layer("scp", policies_at_level, action, resource, values, level)
+        denies += found
+        scp_allows.append(allow)
     for kind, layer in (("identity", identity), ("boundary", boundary)):
         found, allow = _layer(kind, layer, action, resource, values) if layer else ([], None)
         denies += found
@@ -188,19 +201,22 @@ def reference(
     denies += found
     if denies:
         return "ExplicitlyDenied", tuple(sorted(denies, key=lambda r: _ORDER[r[0]]))
+    for level, scp_allow in enumerate(scp_allows):  # every SCP level must allow
+        if scp_allow is None:
+            return "ImplicitlyDenied", (("scp", None, None, None, level),)
     identity_allow, boundary_allow = allows
     if identity_allow is None:
-        return "ImplicitlyDenied", (("identity", None, None, None),)
+        return "ImplicitlyDenied", (("identity", None, None, None, None),)
     grants = [identity_allow]
     if boundary:
         if boundary_allow is None:
-            return "ImplicitlyDenied", (("boundary", None, None, None),)
+            return "ImplicitlyDenied", (("boundary", None, None, None, None),)
         grants.append(boundary_allow)
     if session:
         if session_allow is None:
-            return "ImplicitlyDenied", (("session", None, None, None),)
+            return "ImplicitlyDenied", (("session", None, None, None, None),)
         grants.append(session_allow)
-    return "Allowed", tuple(grants)
+    return "Allowed", (*grants, *[a for a in scp_allows if a is not None])
 
 
 # --- the property ----------------------------------------------------------------------------
@@ -211,6 +227,7 @@ def reference(
     identity=st.lists(policies, min_size=1, max_size=4),
     boundary=st.lists(policies, max_size=1),
     session=st.lists(policies, max_size=1),
+    scp=st.lists(st.lists(policies, min_size=1, max_size=2), max_size=2),
     requests=st.lists(
         st.tuples(st.sampled_from(ACTIONS), st.sampled_from(RESOURCES), contexts),
         min_size=1,
@@ -221,6 +238,7 @@ def test_the_optimised_evaluator_equals_the_reference(
     identity: list[dict[str, Any]],
     boundary: list[dict[str, Any]],
     session: list[dict[str, Any]],
+    scp: list[list[dict[str, Any]]],
     requests: list[tuple[str, str, dict[str, Any]]],
 ) -> None:
     parsed = {
@@ -228,6 +246,7 @@ def test_the_optimised_evaluator_equals_the_reference(
         "boundary": [parse_policy(d, kind=PolicyKind.BOUNDARY) for d in boundary],
         "session": [parse_policy(d, kind=PolicyKind.SESSION) for d in session],
     }
+    levels = [[parse_policy(d, kind=PolicyKind.SCP) for d in level] for level in scp]
     for action, resource, context in requests:
         decision = authorize(
             principal=PRINCIPAL,
@@ -238,6 +257,7 @@ def test_the_optimised_evaluator_equals_the_reference(
             identity_policies=parsed["identity"],
             permission_boundaries=parsed["boundary"] or None,
             session_policies=parsed["session"] or None,
+            service_control_policies=levels or None,
         )
         got = tuple(
             (
@@ -245,9 +265,10 @@ def test_the_optimised_evaluator_equals_the_reference(
                 None if r.effect is None else str(r.effect),
                 r.policy_index,
                 r.statement_index,
+                r.level,
             )
             for r in decision.reasons
         )
-        expected = reference(action, resource, context, **parsed)
+        expected = reference(action, resource, context, **parsed, scp=levels)
         assert (str(decision.result), got) == expected
         assert decision.errors == ()
