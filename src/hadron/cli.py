@@ -38,6 +38,7 @@ from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
+from hadron.iam.profiles import InstanceProfilesApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
@@ -246,7 +247,11 @@ def _serve(args: argparse.Namespace) -> int:
         encode_failure=lambda message, account: encode_failure(store.ring, message, account),
     )
     iam_api = IamApi(
-        store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
+        store,
+        _utcnow,
+        forget_key=resolver.forget,
+        policies_changed=authorizer.invalidate,
+        user_view=authorizer.cache.user_view,
     )
     registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
     gateway = Gateway(
@@ -255,6 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
         extra_handlers=iam_api.handlers()
         | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | RolesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | InstanceProfilesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | AccountApi(
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()

@@ -39,23 +39,32 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hadron import authzmessage
 from hadron.access import iam_action
 from hadron.authz_map import DEFAULT_REGION, authorization
 from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
 from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
+from hadron.iam.api import UserView, load_user_view
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
 from hadron.session import Session
 from hadron.store import Store
-from hadron.store.records import Role, group_arn, policy_arn, role_arn, user_arn
+from hadron.store.records import (
+    Role,
+    group_arn,
+    instance_profile_arn,
+    policy_arn,
+    role_arn,
+    user_arn,
+)
 from hadron.types import Principal
 
 __all__ = ["PolicyAuthorizer", "PolicyCache", "resource_for"]
 
 log = logging.getLogger("hadron.enforcement")
+_T = TypeVar("_T")
 
 # IAM operations whose resource is the user named by ``UserName`` (or the caller).
 _USER_OPERATIONS = frozenset(
@@ -101,11 +110,31 @@ _ROLE_OPERATIONS = frozenset(
         "TagRole",
         "UntagRole",
         "ListRoleTags",
+        "ListInstanceProfilesForRole",
+    }
+)
+# IAM operations whose resource is the instance profile named by ``InstanceProfileName``
+# (``hadron.iam.profiles``).
+_PROFILE_OPERATIONS = frozenset(
+    {
+        "CreateInstanceProfile",
+        "GetInstanceProfile",
+        "DeleteInstanceProfile",
+        "AddRoleToInstanceProfile",
+        "RemoveRoleFromInstanceProfile",
+        "TagInstanceProfile",
+        "UntagInstanceProfile",
+        "ListInstanceProfileTags",
     }
 )
 # Operations that carry ``Tags`` (aws:RequestTag/…, aws:TagKeys) or ``TagKeys`` (aws:TagKeys).
-_TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole"})
-_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole"})
+_TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole"}) | {
+    "CreatePolicy",
+    "TagPolicy",
+    "CreateInstanceProfile",
+    "TagInstanceProfile",
+}
+_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole", "UntagPolicy", "UntagInstanceProfile"})
 # IAM operations whose resource is the principal named by ``PolicySourceArn`` (the simulator).
 _SOURCE_ARN_OPERATIONS = frozenset({"SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"})
 # IAM operations whose resource is the managed policy named by ``PolicyArn``.
@@ -119,6 +148,9 @@ _POLICY_OPERATIONS = frozenset(
         "SetDefaultPolicyVersion",
         "DeletePolicyVersion",
         "ListEntitiesForPolicy",
+        "TagPolicy",
+        "UntagPolicy",
+        "ListPolicyTags",
     }
 )
 
@@ -133,6 +165,7 @@ def resource_for(
     region: str = DEFAULT_REGION,
     role_path: Callable[[str, str], str | None] | None = None,
     group_path: Callable[[str, str], str | None] | None = None,
+    profile_path: Callable[[str, str], str | None] | None = None,
 ) -> str:
     """The resource ARN a request acts on (``*`` where the action has no resource-level
     permission). Non-IAM services: the first resource of ``hadron.authz_map.authorization``
@@ -175,7 +208,39 @@ def resource_for(
         return group_arn(account, path, name)
     if operation == "ListUsers":
         return f"arn:aws:iam::{account}:user{params.get('PathPrefix') or '/'}"
+    if operation in _PROFILE_OPERATIONS:
+        name = str(params["InstanceProfileName"])
+        if operation == "CreateInstanceProfile":
+            return instance_profile_arn(account, params.get("Path") or "/", name)
+        path = (profile_path or (lambda _a, _n: None))(account, name) or "/"
+        return instance_profile_arn(account, path, name)
+    if operation == "ListInstanceProfiles":
+        return f"arn:aws:iam::{account}:instance-profile{params.get('PathPrefix') or '/'}"
     return "*"
+
+
+# Operations that create the entity they act on: it has no tags yet.
+_CREATIONS = frozenset({"CreateUser", "CreateRole", "CreatePolicy", "CreateInstanceProfile"})
+
+
+def _tag_target(
+    principal: Principal, operation: str, params: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """``(kind, account, name)`` of the existing entity an IAM operation acts on, for
+    ``aws:ResourceTag`` (``None`` for creations and operations on no taggable entity)."""
+    account = principal.account_id
+    if operation in _CREATIONS:
+        return None
+    if operation in _USER_OPERATIONS:
+        name = params.get("UserName") or principal.user_name
+        return None if name is None else ("user", account, str(name))
+    if operation in _ROLE_OPERATIONS:
+        return ("role", account, str(params["RoleName"]))
+    if operation in _POLICY_OPERATIONS:
+        return ("policy", account, str(params["PolicyArn"]))
+    if operation in _PROFILE_OPERATIONS:
+        return ("instance-profile", account, str(params["InstanceProfileName"]))
+    return None
 
 
 class PolicyCache:
@@ -202,6 +267,7 @@ class PolicyCache:
         self._max = max_entries
         self._monotonic = monotonic
         self._entries: dict[tuple[str, str], tuple[float, _Loaded]] = {}
+        self._views: dict[tuple[str, str], tuple[float, Any]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -221,7 +287,7 @@ class PolicyCache:
         """The role's (identity policies, boundary, tags); all empty for an unknown role, or
         when the role of that name is not the one with ``role_id`` (deleted and re-created:
         sessions of the old role get nothing from the new one)."""
-        return self._cached(
+        return self._cached_policies(
             (account_id, f"role/{role_name.lower()}/{role_id}"),
             lambda: self._load_role(account_id, role_name, role_id),
         )
@@ -237,35 +303,24 @@ class PolicyCache:
             return self._load(session.account_id, session.source_name)
 
         key = f"user-session/{session.source_name.lower()}/{session.source_id}"
-        return self._cached((session.account_id, key), load)
+        return self._cached_policies((session.account_id, key), load)
 
     def session_policies(self, session: Session) -> tuple[PolicyLike, ...]:
         """A session's inline policy and managed ``PolicyArns`` documents, parsed (cached per
         session; a managed policy deleted since the session began denies everything)."""
-        loaded = self._cached(
+        loaded = self._cached_policies(
             (session.account_id, "session/" + session.session_id),
             lambda: (self._load_session(session), (), ()),
         )
         return loaded[0]
 
     def _policies(self, account_id: str, user_name: str) -> _Loaded:
-        return self._cached(
+        return self._cached_policies(
             (account_id, user_name.lower()), lambda: self._load(account_id, user_name)
         )
 
-    def _cached(self, key: tuple[str, str], load: Callable[[], _Loaded]) -> _Loaded:
-        now = self._monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        generation = self._generation
-        policies = load()
-        with self._lock:
-            if generation == self._generation:
-                if len(self._entries) >= self._max:
-                    self._entries.clear()
-                self._entries[key] = (now + self._ttl, policies)
-        return policies
+    def _cached_policies(self, key: tuple[str, str], load: Callable[[], _Loaded]) -> _Loaded:
+        return self._cached(self._entries, key, load)
 
     def invalidate(self, account_id: str | None = None) -> None:
         """Drop the cached policies of ``account_id`` (every account if ``None``)."""
@@ -273,9 +328,72 @@ class PolicyCache:
             self._generation += 1
             if account_id is None:
                 self._entries.clear()
+                self._views.clear()
             else:
                 for key in [k for k in self._entries if k[0] == account_id]:
                     del self._entries[key]
+                for key in [k for k in self._views if k[0] == account_id]:
+                    del self._views[key]
+
+    def user_view(self, account_id: str, user_name: str) -> UserView | None:
+        """The user's row, boundary ARN and tags (``GetUser``, the ARN of user operations),
+        cached like the policies; a user that does not exist is not cached (creating one needs
+        no invalidation)."""
+        return self._cached(
+            self._views,
+            (account_id, user_name.lower()),
+            lambda: load_user_view(self._store, account_id, user_name),
+        )
+
+    def entity(self, kind: str, account_id: str, name: str) -> Entity | None:
+        """``(path, tags)`` of an existing ``user``, ``role``, ``group``, ``instance-profile``
+        or customer managed ``policy`` (``name`` is then its ARN), cached like the policies
+        (every IAM write to a path or tags calls ``policies_changed``); ``None`` (not cached)
+        when there is no such entity."""
+        if kind == "user":
+            view = self.user_view(account_id, name)
+            return None if view is None else (view.user.path, view.tags)
+        key = (account_id, f"{kind}:{name if kind == 'policy' else name.lower()}")
+        return self._cached(self._views, key, lambda: self._load_entity(kind, account_id, name))
+
+    def _load_entity(self, kind: str, account_id: str, name: str) -> Entity | None:
+        store = self._store
+        if kind == "role":
+            role = store.get_role(account_id, name)
+            return None if role is None else (role.path, role.tags)
+        if kind == "group":
+            group = store.get_group(account_id, name)
+            return None if group is None else (group.path, ())
+        if kind == "instance-profile":
+            profile = store.get_instance_profile(account_id, name)
+            return None if profile is None else (profile.path, profile.tags)
+        if kind == "policy" and store.get_policy(account_id, name) is not None:
+            try:
+                return ("", tuple(store.list_policy_tags(account_id, name)))
+            except ServiceError:  # pragma: no cover - deleted meanwhile
+                return None
+        return None
+
+    def _cached(
+        self,
+        table: dict[tuple[str, str], tuple[float, Any]],
+        key: tuple[str, str],
+        load: Callable[[], _T],
+    ) -> _T:
+        now = self._monotonic()
+        hit = table.get(key)
+        if hit is not None and hit[0] > now:
+            found: _T = hit[1]
+            return found
+        generation = self._generation
+        value = load()
+        if value is not None:  # INVARIANT: absence is never cached (creations need no flush)
+            with self._lock:
+                if generation == self._generation:
+                    if len(table) >= self._max:
+                        table.clear()
+                    table[key] = (now + self._ttl, value)
+        return value
 
     def _managed_document(self, account_id: str, arn: str) -> PolicyLike:
         """A managed policy by ARN (AWS managed or the account's), parsed; deny-all if gone."""
@@ -342,6 +460,8 @@ class PolicyCache:
 
 
 _Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...], tuple[tuple[str, str], ...]]
+Entity = tuple[str, tuple[tuple[str, str], ...]]
+"""(path, tags) of an IAM entity (``PolicyCache.entity``)."""
 """(identity policies, permissions boundaries, tags) of one user."""
 
 
@@ -388,16 +508,20 @@ class PolicyAuthorizer:
         self.cache.invalidate(account_id)
 
     def _user_path(self, account_id: str, user_name: str) -> str | None:
-        user = self._store.get_user(account_id, user_name)
-        return None if user is None else user.path
+        view = self.cache.user_view(account_id, user_name)
+        return None if view is None else view.user.path
 
     def _group_path(self, account_id: str, group_name: str) -> str | None:
-        group = self._store.get_group(account_id, group_name)
-        return None if group is None else group.path
+        found = self.cache.entity("group", account_id, group_name)
+        return None if found is None else found[0]
 
     def _role_path(self, account_id: str, role_name: str) -> str | None:
-        role = self._store.get_role(account_id, role_name)
-        return None if role is None else role.path
+        found = self.cache.entity("role", account_id, role_name)
+        return None if found is None else found[0]
+
+    def _profile_path(self, account_id: str, profile_name: str) -> str | None:
+        found = self.cache.entity("instance-profile", account_id, profile_name)
+        return None if found is None else found[0]
 
     def authorize(
         self,
@@ -427,6 +551,7 @@ class PolicyAuthorizer:
                 self._user_path,
                 role_path=self._role_path,
                 group_path=self._group_path,
+                profile_path=self._profile_path,
             )
             context = {**self._iam_context(principal, operation, params), **(context or {})}
         else:  # resources and service condition keys from the authorization map
@@ -527,12 +652,19 @@ class PolicyAuthorizer:
         self, principal: Principal, operation: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``aws:PrincipalTag/<key>`` of a tagged IAM user caller (read with its policies, so a
-        tag change through the API takes effect on the next request), and the request-tag keys
-        of the tagging operations. Invalid tags are left to the handler to refuse."""
+        tag change through the API takes effect on the next request), ``aws:ResourceTag/<key>``
+        of the tagged user, role, customer managed policy or instance profile the operation acts
+        on, and the request-tag keys of the tagging operations. Invalid tags are left to the
+        handler to refuse."""
         values: dict[str, Any] = {}
         if principal.user_name is not None:
             tags = self.cache.principal_tags(principal.account_id, principal.user_name)
             values.update(principal_tag_context(tags))
+        target = _tag_target(principal, operation, params)
+        if target is not None:  # aws:ResourceTag/<key> of an existing tagged entity
+            found = self.cache.entity(*target)
+            if found is not None:
+                values.update({f"aws:ResourceTag/{k}": v for k, v in found[1]})
         try:
             if operation in _TAGGING_OPERATIONS and params.get("Tags"):
                 values.update(request_tag_context(validate_tags(params["Tags"])))
@@ -571,7 +703,8 @@ class PolicyAuthorizer:
         policy simulator). ``identity_policies`` default to :meth:`identity_policies`;
         ``endpoint_policies``: the VPC endpoint's policy when the request came through one.
         ``resource_policy``/``resource_account``: a role's trust policy and account (AssumeRole
-        and the permission-only actions checked with it)."""
+        and the permission-only actions checked with it; the simulator's ``ResourcePolicy`` and
+        ``ResourceOwner``)."""
         session = principal.session if isinstance(principal.session, Session) else None
         if session is not None and session.is_role and identity_policies is None:
             return self._decide_role_session(

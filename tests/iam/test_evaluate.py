@@ -1234,8 +1234,10 @@ def failing(target: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_error_in_a_deny_statement_counts_as_a_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    # StringLike is no guard (hadron.iam.index), so the statement reaches ``applies``; without
+    # the error its condition is false (aws:x is absent) and the request would be allowed.
     policy = identity(
-        stmt("Allow", GET, WEB), stmt("Deny", GET, WEB, Condition={"StringEquals": {"aws:x": "y"}})
+        stmt("Allow", GET, WEB), stmt("Deny", GET, WEB, Condition={"StringLike": {"aws:x": "y"}})
     )
     failing(policy.compiled[1], "applies", monkeypatch)
     decision = authorize(principal=ALICE, action=GET, resource=WEB, identity_policies=[policy])

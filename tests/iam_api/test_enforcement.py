@@ -154,6 +154,31 @@ def test_conditions_see_the_request_context(store: SqlStore) -> None:
             "arn:aws:iam::aws:policy/X",
         ),
         ("iam", "GetAccountAuthorizationDetails", {}, "*"),
+        (
+            "iam",
+            "CreateInstanceProfile",
+            {"InstanceProfileName": "web", "Path": "/p/"},
+            f"arn:aws:iam::{ACCOUNT}:instance-profile/p/web",
+        ),
+        (
+            "iam",
+            "GetInstanceProfile",
+            {"InstanceProfileName": "web"},
+            f"arn:aws:iam::{ACCOUNT}:instance-profile/web",
+        ),
+        ("iam", "ListInstanceProfiles", {}, f"arn:aws:iam::{ACCOUNT}:instance-profile/"),
+        (
+            "iam",
+            "ListInstanceProfilesForRole",
+            {"RoleName": "ops"},
+            f"arn:aws:iam::{ACCOUNT}:role/ops",
+        ),
+        (
+            "iam",
+            "TagPolicy",
+            {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/P"},
+            f"arn:aws:iam::{ACCOUNT}:policy/P",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

@@ -190,6 +190,10 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
                 "ec2_security_groups",
                 "ec2_subnets",
                 "ec2_vpcs",
+                "instance_profile_tags",  # migration 0005
+                "instance_profile_roles",
+                "instance_profiles",
+                "policy_tags",
                 "role_tags",  # migration 0004
                 "user_tags",
                 "role_policy_attachments",

@@ -24,8 +24,8 @@ The library API::
 Modules: ``arn`` (ARNs, wildcards), ``variables`` (``${…}``), ``conditions`` (operator
 registry), ``principals`` (callers, Principal elements), ``kinds`` (per-kind rules),
 ``validate`` (MalformedPolicyDocument checks), ``policy`` (frozen values, parse, JSON),
-``matching`` (compiled statements), ``context`` (request context), ``decision`` (result and
-messages), ``evaluate`` (the decision logic).
+``matching`` (compiled statements), ``index`` (statements by action and guard), ``context``
+(request context), ``decision`` (result and messages), ``evaluate`` (the decision logic).
 """
 
 from __future__ import annotations

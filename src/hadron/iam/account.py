@@ -21,6 +21,7 @@ from typing import Any
 from hadron.errors import NoSuchEntity
 from hadron.iam.api import Handler
 from hadron.iam.managed import AWS_MANAGED_POLICIES, AwsManagedPolicy
+from hadron.iam.profiles import profile_result
 from hadron.iam.results import _encode, _page
 from hadron.iam.tags import tags_result
 from hadron.store import Group, ManagedPolicy, PolicyVersion, Role, Store, User
@@ -173,7 +174,10 @@ class AccountApi:
             "Arn": role.arn,
             "CreateDate": role.created_at,
             "AssumeRolePolicyDocument": _encode(role.trust_policy),
-            "InstanceProfileList": [],
+            "InstanceProfileList": [
+                profile_result(p)
+                for p in self._store.list_instance_profiles_for_role(account, name)
+            ],
             "RolePolicyList": inline,
             "AttachedManagedPolicies": _attached(
                 self._store.list_attached_role_policies(account, name)

@@ -16,28 +16,52 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from hadron.errors import (
     InvalidInput,
     NoSuchEntity,
-    NotImplementedOperation,
     UnmodifiableEntity,
 )
 from hadron.iam import entity_policies as ep
 from hadron.iam import parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES, AwsManagedPolicy
 from hadron.iam.results import _encode, _page
-from hadron.iam.tags import tags_result, validate_tags
+from hadron.iam.tags import tag_keys, tags_result, validate_tags
 from hadron.store import AccessKey, ManagedPolicy, PolicyVersion, Store, User
 from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
 
-__all__ = ["Handler", "IamApi"]
+__all__ = ["Handler", "IamApi", "UserView", "load_user_view"]
 
 Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
 Result = dict[str, Any]
 RNG = Callable[[int], bytes]
+
+
+class UserView(NamedTuple):
+    """What ``GetUser`` returns about a user: its row, permissions boundary ARN and tags."""
+
+    user: User
+    boundary: str | None
+    tags: tuple[tuple[str, str], ...]
+
+
+def load_user_view(store: Store, account_id: str, user_name: str) -> UserView | None:
+    """The user's :class:`UserView` read from the store, or ``None`` if there is no such user.
+
+    ``hadron.enforcement.PolicyCache.user_view`` caches it per user (invalidated by
+    ``policies_changed``, which every write to a user's row, boundary or tags calls).
+    """
+    user = store.get_user(account_id, user_name)
+    if user is None:
+        return None
+    try:
+        boundary = store.get_user_permissions_boundary(account_id, user.user_name)
+        tags = tuple(store.list_user_tags(account_id, user.user_name))
+    except NoSuchEntity:  # deleted meanwhile
+        return None
+    return UserView(user, boundary, tags)
 
 
 def _user(user: User, boundary: str | None = None) -> Result:
@@ -76,12 +100,6 @@ def _version(version: PolicyVersion, *, document: bool = True) -> Result:
     return out
 
 
-def _unsupported(params: Mapping[str, Any], *names: str) -> None:
-    for name in names:
-        if params.get(name):
-            raise NotImplementedOperation(f"The {name} parameter is not implemented by Hadron yet.")
-
-
 class IamApi:
     """The IAM handlers, bound to a store and a clock."""
 
@@ -93,12 +111,16 @@ class IamApi:
         forget_key: Callable[[str], None] = lambda _akid: None,
         policies_changed: Callable[[str], None] = lambda _account: None,
         rng: RNG = os.urandom,
+        user_view: Callable[[str, str], UserView | None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._forget_key = forget_key
         self._changed = policies_changed
         self._rng = rng
+        # GetUser's reads; ``hadron serve`` passes the enforcement cache's (kept in step with
+        # every write by ``policies_changed``).
+        self._user_view = user_view or (lambda account, name: load_user_view(store, account, name))
 
     def handlers(self) -> dict[tuple[str, str], Handler]:
         ops: dict[str, Handler] = {
@@ -127,6 +149,9 @@ class IamApi:
             "AttachUserPolicy": self.attach_user_policy,
             "DetachUserPolicy": self.detach_user_policy,
             "ListAttachedUserPolicies": self.list_attached_user_policies,
+            "TagPolicy": self.tag_policy,
+            "UntagPolicy": self.untag_policy,
+            "ListPolicyTags": self.list_policy_tags,
         }
         return {("iam", name): handler for name, handler in ops.items()}
 
@@ -231,12 +256,13 @@ class IamApi:
         return {"User": result}
 
     def get_user(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        user = self._existing_user(caller.account_id, self._target(caller, params))
-        boundary = self._store.get_user_permissions_boundary(caller.account_id, user.user_name)
-        result = _user(user, boundary)
-        tags = self._store.list_user_tags(caller.account_id, user.user_name)
-        if tags:
-            result["Tags"] = tags_result(tags)
+        name = self._target(caller, params)
+        view = self._user_view(caller.account_id, name)
+        if view is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        result = _user(view.user, view.boundary)
+        if view.tags:
+            result["Tags"] = tags_result(view.tags)
         return {"User": result}
 
     def list_users(self, caller: Principal, params: Mapping[str, Any]) -> Result:
@@ -310,9 +336,9 @@ class IamApi:
     # --- managed policies -------------------------------------------------------------------------
 
     def create_policy(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        _unsupported(params, "Tags")
         document = str(params["PolicyDocument"])
         parse_policy(document, kind="identity")
+        tags = validate_tags(params.get("Tags"))  # before anything is stored
         policy = self._store.create_policy(
             caller.account_id,
             params["PolicyName"],
@@ -321,13 +347,50 @@ class IamApi:
             params.get("Description"),
             self._clock(),
             self._rng,
+            tags=tags,
         )
         result = self._policy_result(caller, policy)
         result.pop("Description", None)  # CreatePolicy's response omits it, as IAM's does
+        if tags:
+            result["Tags"] = tags_result(tags)
         return {"Policy": result}
 
     def get_policy(self, caller: Principal, params: Mapping[str, Any]) -> Result:
-        return {"Policy": self._policy_result(caller, self._managed(caller, params["PolicyArn"]))}
+        policy = self._managed(caller, params["PolicyArn"])
+        result = self._policy_result(caller, policy)
+        if isinstance(policy, ManagedPolicy):  # ListPolicies leaves tags out, as IAM's
+            tags = self._store.list_policy_tags(caller.account_id, policy.arn)
+            if tags:
+                result["Tags"] = tags_result(tags)
+        return {"Policy": result}
+
+    # --- policy tags ------------------------------------------------------------------------------
+
+    def _taggable_policy(self, caller: Principal, arn: str) -> str:
+        """``arn`` if it names a customer managed policy of the caller's account."""
+        if arn in AWS_MANAGED_POLICIES or (
+            (parts := split_policy_arn(arn)) is not None and parts[0] == "aws"
+        ):
+            # UNCONFIRMED wording beyond the code; seen from IAM for AWS managed policies.
+            raise InvalidInput("Tags not supported for policies in this domain")
+        return arn
+
+    def tag_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
+        tags = validate_tags(params["Tags"])
+        arn = self._taggable_policy(caller, str(params["PolicyArn"]))
+        self._store.tag_policy(caller.account_id, arn, tags)
+        self._changed(caller.account_id)  # aws:ResourceTag of requests on the policy
+
+    def untag_policy(self, caller: Principal, params: Mapping[str, Any]) -> None:
+        keys = tag_keys(params["TagKeys"])
+        arn = self._taggable_policy(caller, str(params["PolicyArn"]))
+        self._store.untag_policy(caller.account_id, arn, keys)
+        self._changed(caller.account_id)
+
+    def list_policy_tags(self, caller: Principal, params: Mapping[str, Any]) -> Result:
+        arn = self._taggable_policy(caller, str(params["PolicyArn"]))
+        page, extra = _page(self._store.list_policy_tags(caller.account_id, arn), params)
+        return {"Tags": tags_result(page), **extra}
 
     def list_policies(self, caller: Principal, params: Mapping[str, Any]) -> Result:
         scope = params.get("Scope") or "All"

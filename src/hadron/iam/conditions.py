@@ -62,6 +62,8 @@ __all__ = [
     "Operator",
     "Qualifier",
     "condition_matches",
+    "guard_of",
+    "memo_matches",
     "parse_date",
     "parse_operator",
 ]
@@ -331,7 +333,7 @@ _NO_VALUES: ContextValues = MappingProxyType({})
 class CompiledCondition:
     """One condition, compiled at parse time. ``op is None``: unknown operator (rule 9)."""
 
-    __slots__ = ("dynamic", "if_exists", "key", "op", "qualifier", "static", "value_set")
+    __slots__ = ("dynamic", "if_exists", "key", "memo", "op", "qualifier", "static", "value_set")
 
     def __init__(self, condition: Condition, *, substitute: bool) -> None:
         parsed = parse_operator(condition.operator)
@@ -361,6 +363,9 @@ class CompiledCondition:
         self.dynamic = tuple(dynamic)
         usable = op is not None and op.equality and not dynamic and _INVALID not in self.static
         self.value_set = frozenset(self.static) if usable else None
+        # A condition without policy variables is a pure function of the request's value for
+        # ``key`` alone: its results are memoised per value (bounded) by ``memo_matches``.
+        self.memo: dict[object, bool] | None = {} if not dynamic else None
 
 
 def _prepared(value: object) -> object:
@@ -444,3 +449,59 @@ def condition_matches(condition: CompiledCondition, values: ContextValues) -> bo
     if condition.qualifier is Qualifier.FOR_ALL_VALUES:
         return all(_value_matches(condition, op, r, policy) for r in requests)
     return any(_value_matches(condition, op, r, policy) for r in requests)
+
+
+_CONDITION_MEMO_SIZE = 64
+
+
+def memo_matches(condition: CompiledCondition, values: ContextValues) -> bool:
+    """``condition_matches``, answered from the condition's memo when it has one.
+
+    INVARIANT: ``memo`` exists only for conditions without dynamic policy values, whose result
+    depends on ``values.get(condition.key)`` and nothing else (``condition_matches`` reads no
+    other key), so the memoised answer for an equal value is the answer.
+    """
+    memo = condition.memo
+    if memo is None:
+        return condition_matches(condition, values)
+    raw = values.get(condition.key)
+    try:
+        hit = memo.get(raw)
+    except TypeError:  # not a normalised (hashable) context value: no memo
+        return condition_matches(condition, values)
+    if hit is None:
+        hit = condition_matches(condition, values)
+        if len(memo) >= _CONDITION_MEMO_SIZE:
+            memo.clear()
+        memo[raw] = hit
+    return hit
+
+
+#: A condition reduced to a membership test: ``(key, coerce, values)`` holds exactly when the
+#: request's ``key`` is a single value ``v`` with ``coerce(v) in values``.
+Guard = tuple[str, Callable[[str], Any], frozenset[object]]
+
+
+def guard_of(condition: CompiledCondition) -> Guard | None:
+    """The condition as a :data:`Guard`, when it is one: a positive equality operator
+    (``StringEquals``, ``StringEqualsIgnoreCase``, ``Bool``, ``NumericEquals``, ...) without
+    ``IfExists`` or a set qualifier, whose policy values are all static and valid.
+
+    INVARIANT: for such a condition ``condition_matches(c, values)`` is ``True`` iff the guard
+    holds — an absent key or an empty set fails a positive operator (rules 1, 4), a multivalued
+    key fails an unqualified one (rule 7), a value that does not coerce fails (rule 8), and
+    otherwise ``_value_matches`` is the set lookup. Evaluation may therefore test the guard first
+    and skip the statement without calling anything else (``hadron.iam.index``).
+    """
+    op = condition.op
+    value_set = condition.value_set
+    if (
+        op is None
+        or value_set is None
+        or op.negated
+        or op.null
+        or condition.if_exists
+        or condition.qualifier is not Qualifier.NONE
+    ):
+        return None
+    return (condition.key, op.coerce, value_set)

@@ -37,7 +37,18 @@ Scalar = str | bool | int | datetime | bytes
 ContextValue = Scalar | Sequence[Scalar]
 
 
+def _utc_text(value: datetime) -> str:
+    """``value`` in UTC as ISO-8601 with ``Z`` (a naive datetime is taken to be UTC)."""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
 def _scalar(value: object) -> str:
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is datetime:
+        return _utc_text(value)  # type: ignore[arg-type]
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -45,15 +56,16 @@ def _scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        text = moment.astimezone(UTC).isoformat()
-        return text.removesuffix("+00:00") + "Z"
+        return _utc_text(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"unsupported context value {value!r}")
 
 
 _MANY = (list, tuple, set, frozenset)
+# Context key names as given → lower-cased (the same few names arrive on every request).
+_LOWER_KEYS: dict[str, str] = {}
+_LOWER_KEYS_SIZE = 1024
 
 
 def context_values(
@@ -62,9 +74,16 @@ def context_values(
     """The normalised context: the caller's derived keys, overridden by ``context``."""
     values: dict[str, str | tuple[str, ...]] = dict(caller.derived)
     if context:
-        for key, value in context.items():
+        keys = _LOWER_KEYS
+        for name, value in context.items():
+            key = keys.get(name)
+            if key is None:
+                key = name.lower()
+                if len(keys) >= _LOWER_KEYS_SIZE:
+                    keys.clear()
+                keys[name] = key
             if type(value) is str:
-                values[key.lower()] = value
+                values[key] = value
             elif isinstance(value, _MANY):
                 many = tuple(value)
                 for item in many:
@@ -72,11 +91,11 @@ def context_values(
                         many = tuple([_scalar(v) for v in many])
                         break
                 if many:
-                    values[key.lower()] = many
+                    values[key] = many
                 else:
-                    values.pop(key.lower(), None)
+                    values.pop(key, None)
             else:
-                values[key.lower()] = _scalar(value)
+                values[key] = _scalar(value)
     if resource_account is not None:
         values.setdefault("aws:resourceaccount", resource_account)
     return values

@@ -31,7 +31,6 @@ becomes a deny-all policy of its layer. Both are recorded in ``Decision.errors``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import NamedTuple
 
 from hadron.errors import ServiceError
@@ -43,9 +42,10 @@ from hadron.iam.context import (
     resource_owner,
 )
 from hadron.iam.decision import Decision, Reason, Result
-from hadron.iam.kinds import RULES, PolicyKind
+from hadron.iam.index import deny_all, layer_index
+from hadron.iam.kinds import PolicyKind
 from hadron.iam.matching import ActionSlice, CompiledStatement
-from hadron.iam.policy import Effect, Policy, PolicyLike, Statement, parse_policy
+from hadron.iam.policy import Effect, Policy, PolicyLike, parse_policy
 from hadron.iam.principals import Caller, CallerType, Match, identify
 from hadron.iam.variables import ContextValues
 
@@ -80,24 +80,13 @@ _NOT_UNDER_SCPS = (CallerType.ANONYMOUS, CallerType.SERVICE)
 _new_tuple = tuple.__new__
 
 
-@cache
-def _deny_all(kind: PolicyKind) -> Policy:
-    """What an unparseable policy becomes: it denies everything in its layer (fail closed)."""
-    rules = RULES[kind]
-    statement = Statement(
-        Effect.DENY,
-        ("*",),
-        resources=None if rules.resource == "forbidden" else ("*",),
-        principals=None if rules.principal == "forbidden" else (("AWS", ("*",)),),
-    )
-    return Policy(kind, (statement,), name="(unparseable policy: denies everything)")
-
-
 def _coerce(
     items: Sequence[PolicyLike] | None, kind: PolicyKind, errors: list[str]
 ) -> tuple[Policy, ...]:
     if not items:
         return ()
+    if type(items) is tuple and all(type(item) is Policy for item in items):
+        return items  # already parsed: the same tuple, no copy
     out: list[Policy] = []
     for index, item in enumerate(items):
         if type(item) is Policy:
@@ -107,7 +96,7 @@ def _coerce(
             out.append(parse_policy(item, kind=kind, max_size=None))
         except ServiceError as exc:
             errors.append(f"{kind} policy {index} does not parse ({exc.code}: {exc.message})")
-            out.append(_deny_all(kind))
+            out.append(deny_all(kind))
     return tuple(out)
 
 
@@ -187,11 +176,11 @@ def _slice(policy: Policy, index: int, layer: Layer, action: str, errors: list[s
         return policy.for_action(action)
     except Exception as exc:  # fail closed, recorded: the policy denies everything
         errors.append(f"{layer} policy {index}: {type(exc).__name__}: {exc}")
-        return _deny_all(layer).for_action(action)
+        return deny_all(layer).for_action(action)
 
 
 def _scan(
-    policies: Sequence[Policy],
+    policies: tuple[Policy, ...],
     layer: Layer,
     action: str,
     target: str,
@@ -200,26 +189,33 @@ def _scan(
     errors: list[str],
     level: int | None = None,
 ) -> Reason | None:
-    """Record matching Deny statements; return the first matching Allow (no principals)."""
+    """Record matching Deny statements; return the first matching Allow (no principals).
+
+    Visits, per policy in order, its Deny statements then its Allow statements (once an Allow
+    matched, no further Allow is looked at) — through ``hadron.iam.index``, which leaves out the
+    statements whose action or guard condition rules them out.
+    """
+    covering = layer_index(policies, layer).for_action(action)
+    if covering.errors:
+        errors.extend(covering.errors)
     allow: Reason | None = None
-    for index, policy in enumerate(policies):
-        covering = _slice(policy, index, layer, action, errors)
-        for st in covering.denies:
+    for index, policy, st in covering.select(values):
+        if st.allow:
+            if allow is not None:
+                continue
             try:
                 hit = st.applies(target, values)
             except Exception as exc:  # fail closed, recorded
                 hit = _failed(errors, layer, index, st, exc)
             if hit:
-                facts.denies.append(_reason(layer, policy, index, st, level, target))
-        if allow is None:
-            for st in covering.allows:
-                try:
-                    hit = st.applies(target, values)
-                except Exception as exc:  # fail closed, recorded
-                    hit = _failed(errors, layer, index, st, exc)
-                if hit:
-                    allow = _reason(layer, policy, index, st, level, target)
-                    break
+                allow = _reason(layer, policy, index, st, level, target)
+            continue
+        try:
+            hit = st.applies(target, values)
+        except Exception as exc:  # fail closed, recorded
+            hit = _failed(errors, layer, index, st, exc)
+        if hit:
+            facts.denies.append(_reason(layer, policy, index, st, level, target))
     return allow
 
 

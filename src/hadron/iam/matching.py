@@ -9,7 +9,7 @@ effects of matching statements is ``hadron.iam.evaluate``'s job and happens in o
 from __future__ import annotations
 
 from hadron.iam.arn import RESOURCE_SEGMENT, ActionMatcher, compile_regex
-from hadron.iam.conditions import CompiledCondition, condition_matches
+from hadron.iam.conditions import CompiledCondition, Guard, guard_of, memo_matches
 from hadron.iam.principals import Caller, Match, PrincipalMatcher
 from hadron.iam.variables import (
     ContextValues,
@@ -73,6 +73,11 @@ class ResourceMatcher:
         self._regex = compile_regex("|".join(f"(?:{s})" for s in sources)) if sources else None
         self._dynamic = tuple(dynamic)
 
+    @property
+    def any_resource(self) -> bool:
+        """The list holds ``*``."""
+        return self._any
+
     def matches(self, resource: str, values: ContextValues) -> bool:
         if self._any or resource in self._literals:
             return True
@@ -93,12 +98,15 @@ class CompiledStatement:
     __slots__ = (
         "actions",
         "allow",
+        "checks",
         "conditions",
+        "guard",
         "index",
         "not_action",
         "not_principal",
         "not_resource",
         "principals",
+        "resource_check",
         "resources",
         "sid",
     )
@@ -127,6 +135,22 @@ class CompiledStatement:
         self.principals = principals
         self.not_principal = not_principal
         self.conditions = conditions
+        # The first condition that is a plain membership test is checked first (and lets
+        # ``hadron.iam.index`` skip the statement without calling it); ``checks`` are the rest,
+        # in their order. Conditions are a pure conjunction, so the order does not matter.
+        guard: Guard | None = None
+        checks: list[CompiledCondition] = []
+        for condition in conditions:
+            found = guard_of(condition) if guard is None else None
+            if found is not None:
+                guard = found
+            else:
+                checks.append(condition)
+        self.guard = guard
+        self.checks = tuple(checks)
+        # A Resource of "*" matches every resource: no need to ask.
+        always = resources is not None and resources.any_resource and not not_resource
+        self.resource_check = None if always else resources
 
     def covers(self, action: str) -> bool:
         """The Action/NotAction element matches the (lower-cased) action."""
@@ -135,11 +159,16 @@ class CompiledStatement:
     def applies(self, resource: str, values: ContextValues) -> bool:
         """Resource and conditions match, for a statement that :meth:`covers` the action (the
         principal is checked separately)."""
-        resources = self.resources
+        guard = self.guard
+        if guard is not None:
+            raw = values.get(guard[0])
+            if type(raw) is not str or guard[1](raw) not in guard[2]:
+                return False
+        resources = self.resource_check
         if resources is not None and resources.matches(resource, values) is self.not_resource:
             return False
-        for condition in self.conditions:
-            if not condition_matches(condition, values):
+        for condition in self.checks:
+            if not memo_matches(condition, values):
                 return False
         return True
 

@@ -10,9 +10,11 @@ One engine: every decision comes from ``Evaluator.decide`` — the very method l
 calls — with the principal's identity policies gathered by ``Evaluator.identity_policies``, the
 same (cached) gathering live enforcement uses. The simulator only adds the supplied
 ``PolicyInputList``/``PermissionsBoundaryPolicyInputList`` and reports the engine's reasons in
-IAM's output shapes. As in IAM, the simulation uses exactly the supplied context entries (plus
-the keys the engine derives from the simulated principal: ``aws:PrincipalArn``,
-``aws:username``, ...); nothing is taken from the simulator request itself.
+IAM's output shapes. Request parameters are checked by ``hadron.iam.simulation_input``; a
+group's or role's policies are gathered by ``hadron.iam.sources``. As in IAM, the simulation uses
+exactly the supplied context entries (plus the keys the engine derives from the simulated
+principal: ``aws:PrincipalArn``, ``aws:username``, ...); nothing is taken from the simulator
+request itself.
 
 Reporting choices (security.md §11 item 10 lists them as unconfirmed):
 
@@ -33,26 +35,39 @@ Reporting choices (security.md §11 item 10 lists them as unconfirmed):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from hadron.errors import (
     InvalidInput,
-    MalformedPolicyDocument,
     NoSuchEntity,
     NotImplementedOperation,
-    ServiceError,
 )
 from hadron.iam.api import Handler
 from hadron.iam.context import ContextValue
 from hadron.iam.decision import Decision, Reason, Result
 from hadron.iam.kinds import PolicyKind
-from hadron.iam.policy import Policy, PolicyLike, parse_policy
+from hadron.iam.policy import Policy, PolicyLike
 from hadron.iam.results import _page
+from hadron.iam.simulation_input import RESOURCE_POLICY as _RESOURCE_POLICY
+from hadron.iam.simulation_input import action_names as _actions
+from hadron.iam.simulation_input import context_entries as _context
+from hadron.iam.simulation_input import owner_of as _owner_of
+from hadron.iam.simulation_input import policy_inputs as _inputs
+from hadron.iam.simulation_input import resource_arns as _resources
+from hadron.iam.simulation_input import resource_owner as _resource_owner
+from hadron.iam.simulation_input import resource_policy as _resource_policy
+from hadron.iam.simulation_input import split_source_arn as _split_source_arn
+from hadron.iam.simulation_input import split_user_arn as _split_user_arn
+from hadron.iam.sources import (
+    GROUP_INLINE_PREFIX,
+    ROLE_INLINE_PREFIX,
+    Entities,
+    group_policies,
+    managed_policy,
+    role_policies,
+)
 from hadron.types import Principal
 
 __all__ = ["Evaluator", "IamSimulator", "UserRecord", "Users", "statement_positions"]
@@ -62,13 +77,11 @@ _DECISIONS = {
     Result.EXPLICITLY_DENIED: "explicitDeny",
     Result.IMPLICITLY_DENIED: "implicitDeny",
 }
-_SCALAR_TYPES = frozenset({"string", "numeric", "boolean", "ip", "binary", "date"})
-_LIST_TYPES = frozenset(f"{t}List" for t in _SCALAR_TYPES)
 # Keys live enforcement derives from the principal (``PolicyAuthorizer.decide``).
 _PRINCIPAL_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:userid")
 _USER_KEYS = ("aws:username", "aws:principaltype")
 _INLINE_PREFIX = "inline policy "
-_GROUP_INLINE_PREFIX = "group inline policy "
+_SIMULATED_USER = "SimulatedUser"
 
 Position = dict[str, int]
 
@@ -84,10 +97,32 @@ class UserRecord(Protocol):
     def arn(self) -> str: ...
 
 
-class Users(Protocol):
+class GroupRecord(Protocol):
+    @property
+    def group_name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+class RoleRecord(Protocol):
+    @property
+    def role_name(self) -> str: ...
+    @property
+    def role_id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def permissions_boundary(self) -> str | None: ...
+
+
+class Users(Entities, Protocol):
     """What the simulator needs of the store."""
 
     def get_user(self, account_id: str, user_name: str) -> UserRecord | None: ...
+    def get_group(self, account_id: str, group_name: str) -> GroupRecord | None: ...
+    def get_role(self, account_id: str, role_name: str) -> RoleRecord | None: ...
 
 
 class Evaluator(Protocol):
@@ -106,6 +141,8 @@ class Evaluator(Protocol):
         context: Mapping[str, Any] | None = None,
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
+        resource_policy: PolicyLike | None = None,
+        resource_account: str | None = None,
     ) -> Decision: ...
 
 
@@ -171,101 +208,6 @@ def statement_positions(text: str) -> list[tuple[Position, Position]] | None:
     return [(_line_column(text, start), _line_column(text, end - 1)) for start, end in spans]
 
 
-# --- request parsing --------------------------------------------------------------------------
-
-
-def _context(entries: Iterable[Mapping[str, Any]] | None) -> dict[str, ContextValue]:
-    """``ContextEntries`` as engine context values (validated by ``ContextKeyType``)."""
-    out: dict[str, ContextValue] = {}
-    for entry in entries or ():
-        name = entry.get("ContextKeyName")
-        kind = entry.get("ContextKeyType")
-        values = [str(v) for v in entry.get("ContextKeyValues") or ()]
-        if not name or kind is None:
-            raise InvalidInput("Each context entry needs a ContextKeyName and a ContextKeyType.")
-        base = kind.removesuffix("List")
-        if kind not in _SCALAR_TYPES and kind not in _LIST_TYPES:
-            raise InvalidInput(f"Invalid ContextKeyType {kind} for context key {name}.")
-        if kind in _SCALAR_TYPES and len(values) > 1:
-            raise InvalidInput(f"Context key {name} of type {kind} takes a single value.")
-        converted: list[ContextValue] = [_value(name, base, v) for v in values]
-        if not converted:
-            continue
-        out[name] = converted if kind in _LIST_TYPES else converted[0]  # type: ignore[assignment]
-    return out
-
-
-def _value(name: str, kind: str, value: str) -> ContextValue:
-    bad = InvalidInput(f"Invalid value {value!r} of type {kind} for context key {name}.")
-    try:
-        if kind == "numeric":
-            float(value)
-        elif kind == "boolean":
-            if value.lower() not in ("true", "false"):
-                raise bad
-            return value.lower() == "true"
-        elif kind == "ip":
-            ipaddress.ip_network(value, strict=False)
-        elif kind == "binary":
-            base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error):
-        raise bad from None
-    return value
-
-
-def _actions(params: Mapping[str, Any], *, wildcards: bool) -> list[str]:
-    actions = [str(a) for a in params.get("ActionNames") or ()]
-    if not actions:
-        raise InvalidInput("ActionNames must name at least one action.")
-    for action in actions:
-        service, _, name = action.partition(":")
-        if not service or not name or ":" in name:
-            raise InvalidInput(f"Invalid action name {action}: expected service:Action.")
-        if not wildcards and ("*" in action or "?" in action):
-            raise InvalidInput(f"Action names cannot contain wildcards: {action}.")
-    return actions
-
-
-def _resources(params: Mapping[str, Any]) -> list[str]:
-    resources = [str(r) for r in params.get("ResourceArns") or ()] or ["*"]
-    for resource in resources:
-        if resource != "*" and not resource.startswith("arn:"):
-            raise InvalidInput(f"Invalid resource ARN {resource}.")
-    return resources
-
-
-def _inputs(documents: Sequence[Any] | None, field: str, kind: PolicyKind) -> list[Policy]:
-    """Parse ``PolicyInputList``-style documents, naming each ``<field>.<n>`` (1-based)."""
-    policies: list[Policy] = []
-    for n, document in enumerate(documents or (), start=1):
-        name = f"{field}.{n}"
-        try:
-            policies.append(parse_policy(str(document), kind=kind, name=name))
-        except MalformedPolicyDocument as exc:
-            raise MalformedPolicyDocument(f"{name}: {exc.message}") from None
-        except ServiceError as exc:
-            raise InvalidInput(f"{name}: {exc.message}") from None
-    return policies
-
-
-def _split_user_arn(arn: str, field: str) -> tuple[str, str, str]:
-    """``(account, path, name)`` of an IAM user ARN; ``InvalidInput`` if ``arn`` is not one,
-    ``NotImplemented`` for the group and role ARNs Hadron cannot simulate yet."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4]:
-        raise InvalidInput(f"Invalid ARN in {field}: {arn}.")
-    resource = parts[5]
-    if resource.startswith(("group/", "role/")):
-        kind = resource.split("/")[0]
-        raise NotImplementedOperation(
-            f"Simulating the policies of {kind}s is not implemented by Hadron yet."
-        )
-    if not resource.startswith("user/") or resource.endswith("/"):
-        raise InvalidInput(f"{field} must be the ARN of an IAM user: {arn}.")
-    path, _, name = resource[len("user") :].rpartition("/")
-    return parts[4], path + "/", name
-
-
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -275,8 +217,10 @@ def _source(name: str | None) -> tuple[str, str]:
         return "(unnamed policy)", "none"
     if name.startswith(_INLINE_PREFIX):
         return name[len(_INLINE_PREFIX) :], "user"
-    if name.startswith(_GROUP_INLINE_PREFIX):
-        return name[len(_GROUP_INLINE_PREFIX) :], "group"
+    if name.startswith(GROUP_INLINE_PREFIX):
+        return name[len(GROUP_INLINE_PREFIX) :], "group"
+    if name.startswith(ROLE_INLINE_PREFIX):
+        return name[len(ROLE_INLINE_PREFIX) :], "role"
     if name.startswith("arn:"):
         parts = name.split(":", 5)
         managed = "aws-managed" if len(parts) == 6 and parts[4] == "aws" else "user-managed"
@@ -329,26 +273,61 @@ class IamSimulator:
         account (the root user would be allowed everything, which tells nothing)."""
         if params.get("CallerArn"):
             return self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        if params.get("ResourcePolicy"):
+            raise InvalidInput("CallerArn is required when a ResourcePolicy is specified.")
         if caller.user_name is not None and caller.principal_type == "IAMUser":
             return caller
-        arn = f"arn:aws:iam::{caller.account_id}:user/SimulatedUser"
-        return Principal(caller.account_id, arn, "", "IAMUser", "SimulatedUser")
+        return _placeholder(caller.account_id)
+
+    def _source(
+        self, caller: Principal, params: Mapping[str, Any]
+    ) -> tuple[Principal | None, tuple[PolicyLike, ...], tuple[PolicyLike, ...]]:
+        """``PolicySourceArn``: ``(principal, identity policies, stored boundary)``; the
+        principal is ``None`` for a group (its policies have no caller of their own)."""
+        arn = str(params["PolicySourceArn"])
+        kind, account, path, name = _split_source_arn(arn, "PolicySourceArn")
+        if kind == "user":
+            source = self._user(caller, arn, "PolicySourceArn", must_exist=True)
+            return (
+                source,
+                tuple(self._evaluator.identity_policies(source)),
+                tuple(self._evaluator.permission_boundaries(source)),
+            )
+        own = account == caller.account_id
+        if kind == "group":
+            group = self._store.get_group(account, name) if own else None
+            if group is None or group.path != path:
+                raise NoSuchEntity(f"The group with name {name} cannot be found.")
+            return None, group_policies(self._store, account, group.group_name), ()
+        role = self._store.get_role(account, name) if own else None
+        if role is None or role.path != path:
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        boundary: tuple[PolicyLike, ...] = ()
+        if role.permissions_boundary:
+            arn_b = role.permissions_boundary
+            boundary = (managed_policy(self._store, account, arn_b, PolicyKind.BOUNDARY),)
+        principal = Principal(account, role.arn, role.role_id, "Role")
+        return principal, role_policies(self._store, account, role.role_name), boundary
 
     # --- operations -------------------------------------------------------------------------------
 
     def simulate_principal_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
-        source = self._user(
-            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
-        )
-        principal = source
+        source, policies, stored = self._source(caller, params)
+        user_source = source is not None and source.principal_type == "IAMUser"
         if params.get("CallerArn"):
             principal = self._user(caller, str(params["CallerArn"]), "CallerArn", must_exist=False)
+        elif params.get("ResourcePolicy") and not user_source:
+            raise InvalidInput(
+                "CallerArn is required when a ResourcePolicy is specified and PolicySourceArn "
+                "is not the ARN of an IAM user."
+            )
+        else:
+            principal = source or _placeholder(caller.account_id)
         identity = [
-            *self._evaluator.identity_policies(source),
+            *policies,
             *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
         ]
-        # As in IAM, a PermissionsBoundaryPolicyInputList replaces the user's own boundary.
-        stored = self._evaluator.permission_boundaries(source)
+        # As in IAM, a PermissionsBoundaryPolicyInputList replaces the stored boundary.
         return self._simulate(principal, identity, params, wildcards=True, boundary=stored)
 
     def simulate_custom_policy(self, caller: Principal, params: Mapping[str, Any]) -> Any:
@@ -361,11 +340,9 @@ class IamSimulator:
     def get_context_keys_for_principal_policy(
         self, caller: Principal, params: Mapping[str, Any]
     ) -> Any:
-        source = self._user(
-            caller, str(params["PolicySourceArn"]), "PolicySourceArn", must_exist=True
-        )
+        _principal, stored, _boundary = self._source(caller, params)
         policies = [
-            *self._evaluator.identity_policies(source),
+            *stored,
             *_inputs(params.get("PolicyInputList"), "PolicyInputList", PolicyKind.IDENTITY),
         ]
         return {"ContextKeyNames": self._keys(policies)}
@@ -391,10 +368,12 @@ class IamSimulator:
         wildcards: bool,
         boundary: Sequence[PolicyLike] = (),
     ) -> dict[str, Any]:
-        if params.get("ResourcePolicy") or params.get("ResourceHandlingOption"):
+        if params.get("ResourceHandlingOption"):
             raise NotImplementedOperation(
-                "ResourcePolicy and ResourceHandlingOption are not implemented by Hadron yet."
+                "ResourceHandlingOption is not implemented by Hadron yet."
             )
+        resource_policy = _resource_policy(params)
+        owner = _resource_owner(params)
         given = _inputs(
             params.get("PermissionsBoundaryPolicyInputList"),
             "PermissionsBoundaryPolicyInputList",
@@ -410,7 +389,19 @@ class IamSimulator:
         if principal.user_name is not None:
             supplied.update(_USER_KEYS)
         results = [
-            self._one(principal, action, resource, context, supplied, identity, boundaries)
+            self._one(
+                principal,
+                action,
+                resource,
+                context,
+                supplied,
+                identity,
+                boundaries,
+                resource_policy,
+                # Ownership matters only with a resource policy (ResourceOwner: "required only
+                # if you specify a resource-based policy"); else every resource is the caller's.
+                None if resource_policy is None else _owner_of(resource, owner),
+            )
             for action in actions
             for resource in resources
         ]
@@ -426,6 +417,8 @@ class IamSimulator:
         supplied: set[str],
         identity: Sequence[PolicyLike],
         boundaries: Sequence[PolicyLike],
+        resource_policy: Policy | None = None,
+        resource_account: str | None = None,
     ) -> dict[str, Any]:
         decision = self._evaluator.decide(
             principal,
@@ -434,16 +427,20 @@ class IamSimulator:
             context=context,
             identity_policies=identity,
             permission_boundaries=boundaries or None,
+            resource_policy=resource_policy,
+            resource_account=resource_account,
         )
         outcome = _DECISIONS[decision.result]
+        extra: tuple[Policy, ...] = () if resource_policy is None else (resource_policy,)
         layers: dict[PolicyKind, Sequence[PolicyLike]] = {
             PolicyKind.IDENTITY: identity,
             PolicyKind.BOUNDARY: boundaries,
+            PolicyKind.RESOURCE: extra,
         }
         matched = [_matched(r, layers) for r in decision.reasons if r.effect is not None]
         missing = _dedupe(
             key
-            for policy in (*identity, *boundaries)
+            for policy in (*identity, *boundaries, *extra)
             if isinstance(policy, Policy)
             for key in _considered_keys(policy, action, resource)
             if key.lower() not in supplied
@@ -477,8 +474,17 @@ class IamSimulator:
         return result
 
 
+def _placeholder(account_id: str) -> Principal:
+    """The simulated caller when there is none: a user of ``account_id`` (not the root user,
+    which would be allowed everything and so tell nothing)."""
+    arn = f"arn:aws:iam::{account_id}:user/{_SIMULATED_USER}"
+    return Principal(account_id, arn, "", "IAMUser", _SIMULATED_USER)
+
+
 def _matched(reason: Reason, layers: Mapping[PolicyKind, Sequence[PolicyLike]]) -> dict[str, Any]:
     source_id, source_type = _source(reason.policy_name)
+    if reason.layer is PolicyKind.RESOURCE:
+        source_id, source_type = _RESOURCE_POLICY, "resource"
     out: dict[str, Any] = {"SourcePolicyId": source_id, "SourcePolicyType": source_type}
     policies = layers.get(reason.layer, ())
     index, statement = reason.policy_index, reason.statement_index

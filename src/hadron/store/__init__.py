@@ -25,6 +25,7 @@ from hadron.store.records import (
     Account,
     Group,
     InlinePolicy,
+    InstanceProfile,
     KeyUsage,
     ManagedPolicy,
     PolicyVersion,
@@ -43,6 +44,7 @@ __all__ = [
     "Group",
     "InheritedPolicies",
     "InlinePolicy",
+    "InstanceProfile",
     "KeyUsage",
     "ManagedPolicy",
     "PolicyVersion",
@@ -88,6 +90,8 @@ class Store(Protocol):
         description: str | None,
         now: datetime,
         rng: RNG = os.urandom,
+        *,
+        tags: Sequence[tuple[str, str]] = (),
     ) -> ManagedPolicy: ...
     def get_policy(self, account_id: str, arn: str) -> ManagedPolicy | None: ...
     def list_policies(self, account_id: str) -> list[ManagedPolicy]: ...
@@ -222,6 +226,46 @@ class Store(Protocol):
         new_group_name: str | None = None,
         new_path: str | None = None,
     ) -> Group: ...
+
+    # instance profiles and policy tags (hadron.store.profiles)
+    def create_instance_profile(
+        self,
+        account_id: str,
+        profile_name: str,
+        path: str,
+        now: datetime,
+        rng: RNG = os.urandom,
+        *,
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> InstanceProfile: ...
+    def get_instance_profile(
+        self, account_id: str, profile_name: str
+    ) -> InstanceProfile | None: ...
+    def list_instance_profiles(
+        self, account_id: str, path_prefix: str = "/"
+    ) -> list[InstanceProfile]: ...
+    def list_instance_profiles_for_role(
+        self, account_id: str, role_name: str
+    ) -> list[InstanceProfile]: ...
+    def delete_instance_profile(self, account_id: str, profile_name: str) -> None: ...
+    def add_role_to_instance_profile(
+        self, account_id: str, profile_name: str, role_name: str, now: datetime
+    ) -> None: ...
+    def remove_role_from_instance_profile(
+        self, account_id: str, profile_name: str, role_name: str
+    ) -> None: ...
+    def tag_instance_profile(
+        self, account_id: str, profile_name: str, tags: Sequence[tuple[str, str]]
+    ) -> None: ...
+    def untag_instance_profile(
+        self, account_id: str, profile_name: str, tag_keys: Sequence[str]
+    ) -> None: ...
+    def list_instance_profile_tags(
+        self, account_id: str, profile_name: str
+    ) -> list[tuple[str, str]]: ...
+    def tag_policy(self, account_id: str, arn: str, tags: Sequence[tuple[str, str]]) -> None: ...
+    def untag_policy(self, account_id: str, arn: str, tag_keys: Sequence[str]) -> None: ...
+    def list_policy_tags(self, account_id: str, arn: str) -> list[tuple[str, str]]: ...
 
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...

@@ -11,6 +11,7 @@ are not rows here (``hadron.iam.managed``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from hadron.store.records import MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersi
 from hadron.store.schema import (
     group_policy_attachments,
     managed_policies,
+    policy_tags,
     policy_versions,
     role_policy_attachments,
     roles,
@@ -71,7 +73,13 @@ class SqlPolicies:
         description: str | None,
         now: datetime,
         rng: RNG = os.urandom,
+        *,
+        tags: Sequence[tuple[str, str]] = (),
     ) -> ManagedPolicy:
+        """Create a policy (its first version ``v1`` is the default) with ``tags`` (valid, see
+        ``hadron.iam.tags``), in one transaction."""
+        from hadron.store.roles import _merge_tags  # roles imports this module
+
         policy_id = generate_unique_id("ANPA", rng)
         with transactions.write(self._engine) as conn:
             existing = conn.execute(
@@ -108,6 +116,9 @@ class SqlPolicies:
                     created_at=now,
                 )
             )
+            if tags:  # hadron.store.profiles handles Tag/Untag/ListPolicyTags
+                key = policy_name.lower()
+                _merge_tags(conn, policy_tags, "policy_name_key", account_id, key, tags)
         return ManagedPolicy(
             account_id=account_id,
             policy_name=policy_name,

@@ -19,6 +19,7 @@ __all__ = [
     "Account",
     "Group",
     "InlinePolicy",
+    "InstanceProfile",
     "KeyUsage",
     "ManagedPolicy",
     "PolicyVersion",
@@ -26,6 +27,7 @@ __all__ = [
     "User",
     "UserPolicies",
     "group_arn",
+    "instance_profile_arn",
     "policy_arn",
     "role_arn",
     "user_arn",
@@ -183,3 +185,23 @@ def user_from_row(row: Any) -> User:
         arn=user_arn(row.account_id, row.path, row.user_name),
         created_at=row.created_at,
     )
+
+
+def instance_profile_arn(account_id: str, path: str, profile_name: str) -> str:
+    """``arn:aws:iam::<account>:instance-profile<path><name>``."""
+    return f"arn:aws:iam::{account_id}:instance-profile{path}{profile_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceProfile:
+    """An instance profile (``hadron.store.profiles``) with its roles (at most one, as IAM
+    allows) and its tags (``(key, value)`` in key order)."""
+
+    account_id: str
+    profile_name: str
+    profile_id: str
+    path: str
+    arn: str
+    created_at: datetime
+    roles: tuple[Role, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()

@@ -29,6 +29,7 @@ from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import InlinePolicy, Role, role_arn
 from hadron.store.schema import (
+    instance_profile_roles,
     role_policies,
     role_policy_attachments,
     role_tags,
@@ -211,10 +212,15 @@ class SqlRoles:
         return [_role(r) for r in rows if r.path.startswith(path_prefix)]
 
     def delete_role(self, account_id: str, role_name: str) -> None:
-        """Delete a role that has no inline or attached policies (tags go with it)."""
+        """Delete a role that is in no instance profile and has no inline or attached policies
+        (tags go with it)."""
         with transactions.write(self._engine) as conn:
             key = self._role_key(conn, account_id, role_name)
             checks = (
+                (
+                    instance_profile_roles,  # hadron.store.profiles
+                    "Cannot delete entity, must remove roles from instance profile first.",
+                ),
                 (role_policies, "Cannot delete entity, must delete policies first."),
                 (role_policy_attachments, "Cannot delete entity, must detach all policies first."),
             )

@@ -46,9 +46,13 @@ __all__ = [
     "group_policies",
     "group_policy_attachments",
     "groups",
+    "instance_profile_roles",
+    "instance_profile_tags",
+    "instance_profiles",
     "managed_policies",
     "meta",
     "metadata",
+    "policy_tags",
     "policy_versions",
     "proton_account_settings",
     "proton_idempotency",
@@ -701,4 +705,75 @@ proton_account_settings = Table(
     Column("repository_provider", String(32), nullable=True),
     Column("repository_name", String(100), nullable=True),
     Column("repository_branch", String(200), nullable=True),
+)
+
+# --- IAM extras (migration 0005): policy tags, instance profiles --------------------------------
+
+# Tags of a customer managed policy (same rules as user and role tags).
+policy_tags = Table(
+    "policy_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "policy_name_key"],
+        ["managed_policies.account_id", "managed_policies.policy_name_key"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Instance profiles. Names are unique case-insensitively per account (``profile_name_key``).
+instance_profiles = Table(
+    "instance_profiles",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("profile_name_key", String(128), primary_key=True),
+    Column("profile_name", String(128), nullable=False),
+    Column("profile_id", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The role of an instance profile (IAM allows one). A role in a profile cannot be deleted (no
+# cascade from roles: DeleteRole refuses first).
+instance_profile_roles = Table(
+    "instance_profile_roles",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("profile_name_key", String(128), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "profile_name_key"],
+        ["instance_profiles.account_id", "instance_profiles.profile_name_key"],
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["account_id", "role_name_key"],
+        ["roles.account_id", "roles.role_name_key"],
+    ),
+    Index(None, "account_id", "role_name_key"),
+)
+
+instance_profile_tags = Table(
+    "instance_profile_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("profile_name_key", String(128), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "profile_name_key"],
+        ["instance_profiles.account_id", "instance_profiles.profile_name_key"],
+        ondelete="CASCADE",
+    ),
 )
