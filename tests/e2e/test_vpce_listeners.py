@@ -11,16 +11,23 @@ import json
 import socket
 import subprocess
 import sys
+import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
 
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from hadron.proxy_protocol import build_header
 from tests.e2e.server import Server
-from tests.vpce.wire import refused_before_tls, tls
+from tests.vpce.wire import error_code, refused_before_tls, signed_call, signed_request, tls
 
 AWS = str(Path(sys.executable).parent / "aws")
 PROTON = "com.amazonaws.us-east-1.proton"
@@ -325,3 +332,237 @@ def test_start_fails_when_an_endpoint_listener_cannot_open(fresh_dir: Path) -> N
     assert f"127.77.0.2:{port}" in str(info.value)
     server.start()
     server.stop()
+
+
+# --- DNS ------------------------------------------------------------------------------------
+
+
+def _resolver(server: Server, vpc: str | None = None) -> tuple[str, int]:
+    cmd = [sys.executable, "-m", "hadron", "dns", "resolver", "--data-dir", str(server.data_dir)]
+    if vpc is not None:
+        cmd += ["--vpc-id", vpc]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    address, port = out.stdout.strip().rsplit(":", 1)
+    return address, int(port)
+
+
+def _query(where: tuple[str, int], name: str) -> tuple[str, list[str]]:
+    """(rcode, A addresses); retried for a few seconds while a new VPC's resolver opens."""
+    query = dns.message.make_query(name, "A")
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            reply = dns.query.udp(query, where[0], port=where[1], timeout=1)
+            break
+        except (dns.exception.Timeout, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+    addresses = [item.address for rrset in reply.answer for item in rrset]
+    return dns.rcode.to_text(reply.rcode()), sorted(addresses)
+
+
+def test_dns_answers_and_a_client_calling_proton_by_its_aws_hostname(server: Server) -> None:
+    vpc, subnet, group = _network(server)
+    endpoint_id, address = _endpoint(server, vpc, [subnet], [group])
+    other_vpc, other_subnet, other_group = _network(server)
+    ec2 = server.client("ec2")
+    ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        ServiceName=PROTON,
+        VpcId=other_vpc,
+        SubnetIds=[other_subnet],
+        SecurityGroupIds=[other_group],
+        PrivateDnsEnabled=False,
+    )
+    described = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
+    regional, zonal, private = [e["DnsName"] for e in described["DnsEntries"]]
+    assert private == "proton.us-east-1.amazonaws.com"
+    public = _resolver(server)
+    in_vpc = _resolver(server, vpc)
+    in_other = _resolver(server, other_vpc)
+    assert public[0] == "127.0.0.1" and in_vpc[0].startswith("127.77.")
+    assert in_vpc[1] == public[1] == in_other[1]
+    unknown = f"vpce-0000000000000000-x.{regional.split('.', 1)[1]}"
+    for where in (public, in_vpc, in_other):
+        assert _query(where, regional) == ("NOERROR", [address])
+        assert _query(where, zonal) == ("NOERROR", [address])
+        assert _query(where, unknown)[0] == "NXDOMAIN"
+        assert _query(where, "example.com")[0] == "REFUSED"
+    assert _query(in_vpc, private) == ("NOERROR", [address])
+    assert _query(public, private) == ("NOERROR", ["127.0.0.1"])
+    assert _query(in_other, private) == ("NOERROR", ["127.0.0.1"])  # private DNS off there
+
+    # A client that resolves through the VPC's resolver and calls Proton by its AWS hostname
+    # (SNI, certificate check and Host header all use the name) reaches the endpoint.
+    _arn, keys = _user(
+        server,
+        [
+            {
+                "Effect": "Allow",
+                "Action": "proton:*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceVpce": endpoint_id}},
+            }
+        ],
+    )
+    host = f"{private}:{server.port}"
+    for where, expected in ((in_vpc, "NotImplemented"), (public, "AccessDeniedException")):
+        resolved = _query(where, private)[1][0]
+        with socket.create_connection((resolved, server.port), timeout=10) as raw:
+            with tls(raw, server.ca, private) as sock:
+                reply = signed_call(sock, host, keys)
+                assert error_code(reply) == expected, reply
+
+    # Deleting the endpoint removes its names at once.
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+    assert _query(in_vpc, regional)[0] == "NXDOMAIN"
+    assert _query(in_vpc, private) == ("NOERROR", ["127.0.0.1"])
+
+
+def test_dns_resolver_command_errors(fresh_dir: Path) -> None:
+    cmd = [sys.executable, "-m", "hadron", "dns", "resolver", "--data-dir", str(fresh_dir)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 1 and "not a Hadron data directory" in out.stderr
+    server = Server(fresh_dir).start()
+    try:
+        out = subprocess.run(
+            [*cmd, "--vpc-id", "vpc-0123456789abcdef0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 1 and "no VPC vpc-0123456789abcdef0" in out.stderr
+    finally:
+        server.stop()
+
+
+# --- PROXY protocol v2 ----------------------------------------------------------------------
+
+
+def test_proxy_protocol_v2_source_address_endpoint_tlv_and_refusals(fresh_dir: Path) -> None:
+    server = Server(fresh_dir, args=["--port", str(_free_port()), "--proxy-protocol"]).start()
+    try:
+        _proxy_checks(server)
+    finally:
+        server.stop()
+
+
+def _call_with_header(
+    server: Server, address: str, header: bytes, keys: tuple[str, str] | None = None
+) -> str:
+    with socket.create_connection((address, server.port), timeout=10) as raw:
+        raw.sendall(header)
+        with tls(raw, server.ca, address) as sock:
+            reply = signed_call(sock, f"{address}:{server.port}", keys or server.credentials())
+            return error_code(reply)
+
+
+def _find(text: str, tag: str) -> str:
+    start = text.index(f"<{tag}>") + len(tag) + 2
+    return text[start : text.index(f"</{tag}>", start)]
+
+
+def _proxy_checks(server: Server) -> None:
+    # boto3 cannot send PROXY headers: the set-up goes through raw sockets as well.
+    def call(service: str, action: str, version: str, **params: str) -> str:
+        fields = {"Action": action, "Version": version, **params}
+        query = "&".join(f"{k}={v}" for k, v in fields.items())
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            raw.sendall(build_header(("127.0.0.1", 40000)))
+            with tls(raw, server.ca, "127.0.0.1") as sock:
+                status, _headers, body = signed_request(
+                    sock, f"127.0.0.1:{server.port}", server.credentials(), service, query.encode()
+                )
+        assert status == 200, body
+        return body.decode()
+
+    def ec2(action: str, **params: str) -> str:
+        return call("ec2", action, "2016-11-15", **params)
+
+    find = _find
+    vpc = find(ec2("CreateVpc", CidrBlock="10.0.0.0/16"), "vpcId")
+    subnet = find(ec2("CreateSubnet", VpcId=vpc, CidrBlock="10.0.1.0/24"), "subnetId")
+    group = find(
+        ec2("CreateSecurityGroup", GroupName="nlb", GroupDescription="nlb", VpcId=vpc), "groupId"
+    )
+    ec2(
+        "AuthorizeSecurityGroupIngress",
+        GroupId=group,
+        **{
+            "IpPermissions.1.IpProtocol": "tcp",
+            "IpPermissions.1.FromPort": str(server.port),
+            "IpPermissions.1.ToPort": str(server.port),
+            "IpPermissions.1.IpRanges.1.CidrIp": "10.0.5.0/24",
+        },
+    )
+    created = ec2(
+        "CreateVpcEndpoint",
+        VpcId=vpc,
+        ServiceName=PROTON,
+        VpcEndpointType="Interface",
+        **{"SubnetId.1": subnet, "SecurityGroupId.1": group},
+    )
+    endpoint_id = find(created, "vpcEndpointId")
+    address = find(
+        ec2("DescribeNetworkInterfaces", **{"Filter.1.Name": "vpc-id", "Filter.1.Value.1": vpc}),
+        "privateIpAddress",
+    )
+
+    # Identity policies that look at the PROXY source address and at the endpoint.
+    keys: dict[str, tuple[str, str]] = {}
+    for name, condition in (
+        ("by-ip", {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+        ("by-vpce", {"StringEquals": {"aws:SourceVpce": endpoint_id}}),
+    ):
+        call("iam", "CreateUser", "2010-05-08", UserName=name)
+        statement = {
+            "Effect": "Allow",
+            "Action": "proton:*",
+            "Resource": "*",
+            "Condition": condition,
+        }
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        call(
+            "iam",
+            "PutUserPolicy",
+            "2010-05-08",
+            UserName=name,
+            PolicyName="p",
+            PolicyDocument=urllib.parse.quote(document, safe=""),
+        )
+        key = call("iam", "CreateAccessKey", "2010-05-08", UserName=name)
+        keys[name] = (find(key, "AccessKeyId"), find(key, "SecretAccessKey"))
+
+    public = "127.0.0.1"
+    assert _call_with_header(server, public, build_header(("203.0.113.7", 1)), keys["by-ip"]) == (
+        "NotImplemented"
+    )
+    assert _call_with_header(server, public, build_header(("198.51.100.1", 1)), keys["by-ip"]) == (
+        "AccessDeniedException"
+    )
+    # The AWS TLV on the public listener (an NLB in front): an endpoint connection.
+    through = build_header(("10.0.5.9", 1), vpc_endpoint_id=endpoint_id)
+    assert _call_with_header(server, public, through, keys["by-vpce"]) == "NotImplemented"
+    assert _call_with_header(server, public, through, keys["by-ip"]) == "AccessDeniedException"
+    # ... and its security groups apply to the PROXY source address.
+    outside = build_header(("192.0.2.1", 1), vpc_endpoint_id=endpoint_id)
+    assert refused_before_tls(public, server.port, outside)
+    # The endpoint's own listener: its endpoint, and the PROXY source for the groups.
+    assert _call_with_header(server, address, build_header(("10.0.5.9", 1)), keys["by-vpce"]) == (
+        "NotImplemented"
+    )
+    assert refused_before_tls(address, server.port, build_header(("127.0.0.1", 1)))
+    other = build_header(("10.0.5.9", 1), vpc_endpoint_id="vpce-0123456789abcdef0")
+    assert refused_before_tls(address, server.port, other)
+    # A LOCAL (health-check) header keeps the peer address; an unknown endpoint id is the
+    # public path.
+    assert _call_with_header(server, public, build_header(None)) == "NotImplemented"
+    assert _call_with_header(server, public, other, keys["by-vpce"]) == "AccessDeniedException"
+    # Missing, malformed and forged headers close the connection.
+    hello = b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03" + b"\x00" * 32
+    assert refused_before_tls(public, server.port, hello)
+    assert refused_before_tls(public, server.port, b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")
+    forged = bytearray(build_header(("10.0.5.9", 1), vpc_endpoint_id=endpoint_id))
+    forged[15] += 3  # the declared length runs past the TLVs
+    assert refused_before_tls(public, server.port, bytes(forged) + b"\x00\x00\x00")

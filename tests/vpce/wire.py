@@ -40,16 +40,38 @@ def signed_call(
     """Send one signed request (Proton ListEnvironmentTemplates or STS GetCallerIdentity)."""
     if service == "proton":
         target, content_type = TARGETS["proton"]
-        headers = {"X-Amz-Target": target, "Content-Type": content_type}
-        body = b"{}"
-    else:
-        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        return signed_request(
+            sock,
+            host,
+            credentials,
+            service,
+            b"{}",
+            {"X-Amz-Target": target, "Content-Type": content_type},
+        )
+    return signed_request(
+        sock, host, credentials, service, b"Action=GetCallerIdentity&Version=2011-06-15"
+    )
+
+
+def signed_request(
+    sock: ssl.SSLSocket,
+    host: str,
+    credentials: tuple[str, str],
+    service: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one SigV4-signed POST over ``sock`` and read the whole response."""
+    headers = headers or {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     request = AWSRequest(method="POST", url=f"https://{host}/", data=body, headers=headers)
     SigV4Auth(Credentials(*credentials), service, "us-east-1").add_auth(request)
     prepared = request.prepare()
     lines = ["POST / HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
-    lines += [f"{k}: {v}" for k, v in prepared.headers.items() if k.lower() != "host"]
+    lines += [
+        f"{k}: {v}"
+        for k, v in prepared.headers.items()
+        if k.lower() not in ("host", "content-length")
+    ]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
     data = b""
     while b"\r\n\r\n" not in data:
