@@ -566,3 +566,18 @@ def _proxy_checks(server: Server) -> None:
     forged = bytearray(build_header(("10.0.5.9", 1), vpc_endpoint_id=endpoint_id))
     forged[15] += 3  # the declared length runs past the TLVs
     assert refused_before_tls(public, server.port, bytes(forged) + b"\x00\x00\x00")
+
+
+def test_endpoint_listener_answers_without_a_delayed_ack_stall(server: Server) -> None:
+    """Responses go out in two writes; without TCP_NODELAY on the accepted socket each request
+    on a keep-alive connection waited ~40 ms for the client's delayed ACK."""
+    vpc, subnet, group = _network(server)
+    _endpoint_id, address = _endpoint(server, vpc, [subnet], [group])
+    with socket.create_connection((address, server.port), timeout=10) as raw:
+        with tls(raw, server.ca, address) as sock:
+            signed_call(sock, f"{address}:{server.port}", server.credentials())
+            started = time.monotonic()
+            for _ in range(10):
+                reply = signed_call(sock, f"{address}:{server.port}", server.credentials())
+                assert error_code(reply) == "NotImplemented"
+            assert time.monotonic() - started < 0.35
