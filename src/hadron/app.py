@@ -159,9 +159,11 @@ class HadronApp:
         extensions = scope.get("extensions") or {}
         origin = extensions.get("hadron.origin")
         request = HttpRequest(scope["method"], target, headers, body)
-        if origin is not None and origin.get("service") not in (None, route(request)):
-            await _send(send, _wrong_service(request, origin))
-            return
+        if origin is not None and "service" in origin:
+            service = route(request)
+            if service != origin["service"]:
+                await _send(send, _wrong_service(request, service, origin))
+                return
         if origin is None:
             conn = Connection(source_ip=client[0] if client else "", tls=extensions.get("tls"))
         else:  # an endpoint listener, or a PROXY header (hadron.endpoint_listeners)
@@ -175,14 +177,15 @@ class HadronApp:
         await _send(send, response)
 
 
-def _wrong_service(request: HttpRequest, origin: dict[str, str]) -> HttpResponse:
+def _wrong_service(request: HttpRequest, service: str, origin: dict[str, str]) -> HttpResponse:
     """A request for another service on a VPC endpoint's listener: an endpoint for
     ``com.amazonaws.<region>.proton`` reaches Proton only (and one for ``.sts`` STS only), as its
     DNS names route only there on AWS. Hadron answers AccessDenied in that service's protocol."""
-    model = load_service(route(request))
+    del request
+    model = load_service(service)
     error = AccessDenied(
         f"The VPC endpoint {origin.get('vpc_endpoint_id')} serves {origin['service']} only; "
-        f"{route(request)} requests cannot be sent through it."
+        f"{service} requests cannot be sent through it."
     )
     return adapter_for(model).serialize_error(error, model, new_request_id())
 
