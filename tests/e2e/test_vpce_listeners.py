@@ -581,3 +581,35 @@ def test_endpoint_listener_answers_without_a_delayed_ack_stall(server: Server) -
                 reply = signed_call(sock, f"{address}:{server.port}", server.credentials())
                 assert error_code(reply) == "NotImplemented"
             assert time.monotonic() - started < 0.35
+
+
+def test_the_issue_example_endpoint_policy_through_the_listener(server: Server) -> None:
+    vpc, subnet, group = _network(server)
+    endpoint_id, address = _endpoint(server, vpc, [subnet], [group])
+    seed = {
+        "Statement": [
+            {
+                "Sid": "ProtonReadOnly",
+                "Principal": "*",
+                "Action": ["proton:List*", "proton:Get*"],
+                "Effect": "Allow",
+                "Resource": "*",
+            }
+        ]
+    }
+    _cli(
+        server,
+        "modify-vpc-endpoint",
+        "--vpc-endpoint-id",
+        endpoint_id,
+        "--policy-document",
+        json.dumps(seed),
+    )
+    through = _client(server, "proton", None, f"https://{address}:{server.port}")
+    public = _client(server, "proton", None, None)
+    assert _code(through.list_environment_templates)[0] == "NotImplemented"
+    assert _code(lambda: through.get_environment(name="env"))[0] == "NotImplemented"
+    code, message = _code(lambda: through.delete_environment(name="env"))
+    assert code == "AccessDeniedException"
+    assert "because no VPC endpoint policy allows the proton:DeleteEnvironment action" in message
+    assert _code(lambda: public.delete_environment(name="env"))[0] == "NotImplemented"
