@@ -25,9 +25,10 @@ If an address cannot be bound, the listeners opened by that sync are closed and 
 put back: a created endpoint is deleted again, interfaces added by a modify are removed again;
 then the request fails with ``InternalError`` naming the address. At start every live endpoint's
 listeners are opened before the server reports it is listening; one that cannot be opened stops
-the start. Deleting an endpoint (or removing a subnet) closes the listening socket at once;
-connections already open stay until they close, and requests on them are denied (the endpoint
-policy of a missing endpoint fails closed).
+the start. Deleting an endpoint (or removing a subnet) closes the listening socket at once
+and ends its open connections like a graceful shutdown (idle ones at once, busy ones after the
+response in progress); a request that still gets through is denied (the endpoint policy of a
+missing endpoint fails closed).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,11 +130,16 @@ class _Listener:
         self.context = context
         self.port: int = sock.getsockname()[1]
         self._pending: set[asyncio.Task[None]] = set()
+        self._connections: weakref.WeakSet[GuardedHttpProtocol] = weakref.WeakSet()
         self.task = asyncio.get_running_loop().create_task(self._accept())
 
     def close(self) -> None:
+        """Stop accepting and end the open connections as a graceful shutdown does: idle ones
+        now, busy ones after their current response."""
         self.task.cancel()
         self.sock.close()
+        for connection in list(self._connections):
+            connection.shutdown()
 
     async def _accept(self) -> None:
         loop = asyncio.get_running_loop()
@@ -175,7 +182,7 @@ class _Listener:
             return made
 
         try:
-            await loop.connect_accepted_socket(
+            _transport, made = await loop.connect_accepted_socket(
                 protocol,
                 sock=conn,
                 ssl=self.context,
@@ -184,6 +191,8 @@ class _Listener:
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             log.info("TLS handshake with %s failed: %s", peer_ip, exc)
             conn.close()
+            return
+        self._connections.add(made)
 
     async def _admit(
         self, loop: asyncio.AbstractEventLoop, conn: socket.socket, peer_ip: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -306,7 +307,19 @@ def test_listener_lifecycle_rollback_delete_and_restart(fresh_dir: Path) -> None
         server.start()  # listeners come back with the server (on its new port)
         through = _client(server, "proton", None, f"https://{address}:{server.port}")
         assert _code(through.list_environment_templates)[0] == "NotImplemented"
+        # An open keep-alive connection on the endpoint is ended when the endpoint goes.
+        raw = socket.create_connection((address, server.port), timeout=10)
+        held = tls(raw, server.ca, address)
+        assert error_code(signed_call(held, f"{address}:{server.port}", server.credentials())) == (
+            "NotImplemented"
+        )
         _cli(server, "delete-vpc-endpoints", "--vpc-endpoint-ids", endpoint_id)
+        held.settimeout(5)
+        try:
+            assert held.recv(1) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        held.close()
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((address, server.port), timeout=5).close()
         server.stop()
