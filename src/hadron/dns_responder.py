@@ -1,4 +1,4 @@
-"""The built-in DNS responder: the public resolver and one resolver per VPC (UDP).
+"""The built-in DNS responder: the public resolver and one resolver per VPC (UDP and TCP).
 
 Edge module (sockets; dnslib for the wire format). ``hadron serve --dns-port`` (default 8053,
 0 picks a free port, -1 turns it off) answers on ``--host`` as the public resolver and on each
@@ -6,7 +6,9 @@ VPC's resolver address (from the endpoint address pool, ``store.vpc_resolvers()`
 port. What they answer is ``hadron.ec2.resolution``: ``A`` records for the endpoints' regional and
 zonal names and the service hostnames (private DNS in a VPC's resolver), ``NXDOMAIN`` for other
 names under ``amazonaws.com`` and ``REFUSED`` outside it. Other record types of a known name get
-an empty ``NOERROR`` answer. Unparsable datagrams are dropped.
+an empty ``NOERROR`` answer. Unparsable datagrams are dropped. DNS over TCP (2-byte length
+prefix, RFC 7766) is served on the same addresses and port when that TCP port is free (else
+logged, UDP only); idle TCP connections close after 10 s, unparsable messages close them.
 
 The zone and the set of VPC resolvers are re-read from the store after every endpoint change
 (``changed``) and once a second (VPCs created or deleted; changes made by another process).
@@ -20,6 +22,7 @@ import functools
 import ipaddress
 import logging
 import socket
+import struct
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -33,6 +36,7 @@ __all__ = ["DnsResponder"]
 log = logging.getLogger("hadron.dns")
 
 REFRESH_SECONDS = 1.0
+TCP_IDLE_SECONDS = 10.0
 TTL = 60
 
 
@@ -49,6 +53,84 @@ class _Resolver(asyncio.DatagramProtocol):
         reply = self.responder.answer(data, self.vpc_id)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
+
+
+class _TcpResolver(asyncio.Protocol):
+    """DNS over TCP (RFC 7766): 2-byte length-prefixed messages; idle connections close."""
+
+    def __init__(self, responder: DnsResponder, vpc_id: str | None) -> None:
+        self.responder = responder
+        self.vpc_id = vpc_id
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.timer = asyncio.get_running_loop().call_later(TCP_IDLE_SECONDS, self.transport.close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None  # noqa: S101
+        self.buffer += data
+        while len(self.buffer) >= 2:
+            size = struct.unpack("!H", self.buffer[:2])[0]
+            if len(self.buffer) < 2 + size:
+                return
+            message, self.buffer = self.buffer[2 : 2 + size], self.buffer[2 + size :]
+            reply = self.responder.answer(message, self.vpc_id)
+            if reply is None:
+                self.transport.close()
+                return
+            self.transport.write(struct.pack("!H", len(reply)) + reply)
+
+
+def _tcp_socket(address: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        sock.listen(64)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _Resolvers:
+    """One resolver address: its UDP endpoint and (when the port was free) its TCP server."""
+
+    def __init__(self, address: str, udp: asyncio.DatagramTransport, tcp: asyncio.Server | None):
+        self.address = address
+        self.udp = udp
+        self.tcp = tcp
+
+    def close(self) -> None:
+        self.udp.close()
+        if self.tcp is not None:
+            self.tcp.close()
+
+
+async def _open(responder: DnsResponder, address: str, port: int, vpc_id: str | None) -> _Resolvers:
+    loop = asyncio.get_running_loop()
+    sock = _udp_socket(address, port)
+    udp, _ = await loop.create_datagram_endpoint(
+        functools.partial(_Resolver, responder, vpc_id), sock=sock
+    )
+    tcp: asyncio.Server | None = None
+    try:
+        tcp = await loop.create_server(
+            functools.partial(_TcpResolver, responder, vpc_id),
+            sock=_tcp_socket(address, sock.getsockname()[1]),
+        )
+    except OSError as exc:
+        log.error("DNS over TCP on %s:%s is not available: %s", address, port, exc)
+    return _Resolvers(address, udp, tcp)
 
 
 def _udp_socket(address: str, port: int) -> socket.socket:
@@ -73,18 +155,16 @@ class DnsResponder:
         self._host = host
         self._public_address = public_address
         self._zone = ZoneData({}, {})
-        self._public: asyncio.DatagramTransport | None = None
-        self._vpcs: dict[str, tuple[str, asyncio.DatagramTransport]] = {}
+        self._public: _Resolvers | None = None
+        self._vpcs: dict[str, _Resolvers] = {}
         self._task: asyncio.Task[None] | None = None
         self.port = 0
 
     async def start(self, port: int) -> int:
         """Open the public resolver and every VPC's resolver; returns the port."""
         loop = asyncio.get_running_loop()
-        sock = _udp_socket(self._host, port)
-        self.port = sock.getsockname()[1]
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Resolver(self, None), sock=sock)
-        self._public = transport
+        self._public = await _open(self, self._host, port, None)
+        self.port = self._public.udp.get_extra_info("sockname")[1]
         await self._reconcile()
         self._task = loop.create_task(self._refresh_forever())
         return self.port
@@ -98,8 +178,8 @@ class DnsResponder:
             self._task.cancel()
         if self._public is not None:
             self._public.close()
-        for _address, transport in self._vpcs.values():
-            transport.close()
+        for resolvers in self._vpcs.values():
+            resolvers.close()
         self._vpcs.clear()
 
     def _read_zone(self) -> ZoneData:
@@ -118,24 +198,18 @@ class DnsResponder:
         return build_zone(facts, self._regions, self._public_address)
 
     async def _reconcile(self) -> None:
-        loop = asyncio.get_running_loop()
         self._zone = self._read_zone()
         wanted = dict(self._store.vpc_resolvers())
         for vpc_id in list(self._vpcs):
-            if wanted.get(vpc_id) != self._vpcs[vpc_id][0]:
-                self._vpcs.pop(vpc_id)[1].close()
+            if wanted.get(vpc_id) != self._vpcs[vpc_id].address:
+                self._vpcs.pop(vpc_id).close()
         for vpc_id, address in wanted.items():
             if vpc_id in self._vpcs:
                 continue
             try:
-                sock = _udp_socket(address, self.port)
+                self._vpcs[vpc_id] = await _open(self, address, self.port, vpc_id)
             except OSError as exc:
                 log.error("cannot open the resolver of %s on %s: %s", vpc_id, address, exc)
-                continue
-            transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(_Resolver, self, vpc_id), sock=sock
-            )
-            self._vpcs[vpc_id] = (address, transport)
 
     async def _refresh_forever(self) -> None:
         while True:

@@ -404,6 +404,16 @@ def test_dns_answers_and_a_client_calling_proton_by_its_aws_hostname(server: Ser
     assert _query(in_vpc, private) == ("NOERROR", [address])
     assert _query(public, private) == ("NOERROR", ["127.0.0.1"])
     assert _query(in_other, private) == ("NOERROR", ["127.0.0.1"])  # private DNS off there
+    # The same over TCP.
+    for where, expected in ((in_vpc, address), (public, "127.0.0.1")):
+        over_tcp = dns.query.tcp(
+            dns.message.make_query(private, "A"), where[0], port=where[1], timeout=5
+        )
+        assert [item.address for rrset in over_tcp.answer for item in rrset] == [expected]
+    refused = dns.query.tcp(
+        dns.message.make_query("example.com", "A"), public[0], port=public[1], timeout=5
+    )
+    assert dns.rcode.to_text(refused.rcode()) == "REFUSED"
 
     # A client that resolves through the VPC's resolver and calls Proton by its AWS hostname
     # (SNI, certificate check and Host header all use the name) reaches the endpoint.
