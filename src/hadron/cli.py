@@ -175,6 +175,13 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 2
+    if args.host in ("0.0.0.0", "::", "") and args.endpoint_port in (None, args.port):  # noqa: S104
+        print(
+            f"hadron: --host {args.host!r} listens on every address, the endpoint "
+            "address pool included; give the VPC endpoint listeners their own --endpoint-port",
+            file=sys.stderr,
+        )
+        return 2
     try:
         prepared = prepare(
             args.data_dir,

@@ -636,3 +636,17 @@ def test_the_issue_example_endpoint_policy_through_the_listener(server: Server) 
     assert code == "AccessDeniedException"
     assert "because no VPC endpoint policy allows the proton:DeleteEnvironment action" in message
     assert _code(lambda: public.delete_environment(name="env"))[0] == "NotImplemented"
+
+
+def test_a_wildcard_host_needs_its_own_endpoint_port(fresh_dir: Path) -> None:
+    cmd = [sys.executable, "-m", "hadron", "serve", "--data-dir", str(fresh_dir)]
+    out = subprocess.run(
+        [*cmd, "--host", "0.0.0.0", "--port", "0"],  # noqa: S104
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "give the VPC endpoint listeners their own --endpoint-port" in out.stderr
+    assert not fresh_dir.exists()  # refused before anything was created
