@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hadron.errors import RequestEntityTooLarge, RequestTimeout, ServiceError
+from hadron.errors import AccessDenied, RequestEntityTooLarge, RequestTimeout, ServiceError
 from hadron.gateway import Connection, Gateway, new_request_id
 from hadron.protocol import adapter_for
 from hadron.protocol.models import load_service
@@ -157,9 +157,37 @@ class HadronApp:
             return
         client = scope.get("client")
         extensions = scope.get("extensions") or {}
-        conn = Connection(source_ip=client[0] if client else "", tls=extensions.get("tls"))
-        response = self.gateway.handle(HttpRequest(scope["method"], target, headers, body), conn)
+        origin = extensions.get("hadron.origin")
+        request = HttpRequest(scope["method"], target, headers, body)
+        if origin is not None and "service" in origin:
+            service = route(request)
+            if service != origin["service"]:
+                await _send(send, _wrong_service(request, service, origin))
+                return
+        if origin is None:
+            conn = Connection(source_ip=client[0] if client else "", tls=extensions.get("tls"))
+        else:  # an endpoint listener, or a PROXY header (hadron.endpoint_listeners)
+            conn = Connection(
+                source_ip=origin["source_ip"],
+                tls=extensions.get("tls"),
+                vpc_endpoint_id=origin.get("vpc_endpoint_id"),
+                vpc_id=origin.get("vpc_id"),
+            )
+        response = self.gateway.handle(request, conn)
         await _send(send, response)
+
+
+def _wrong_service(request: HttpRequest, service: str, origin: dict[str, str]) -> HttpResponse:
+    """A request for another service on a VPC endpoint's listener: an endpoint for
+    ``com.amazonaws.<region>.proton`` reaches Proton only (and one for ``.sts`` STS only), as its
+    DNS names route only there on AWS. Hadron answers AccessDenied in that service's protocol."""
+    del request
+    model = load_service(service)
+    error = AccessDenied(
+        f"The VPC endpoint {origin.get('vpc_endpoint_id')} serves {origin['service']} only; "
+        f"{service} requests cannot be sent through it."
+    )
+    return adapter_for(model).serialize_error(error, model, new_request_id())
 
 
 async def _send(send: Send, response: HttpResponse, *, close: bool = False) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "DataDir",
     "Prepared",
     "create_account",
+    "endpoint_certificate",
     "open_data_dir",
     "prepare",
     "record_endpoint",
@@ -139,6 +140,24 @@ def _ensure_tls(data: DataDir, regions: Sequence[str], host: str, now: datetime)
         server = pki.create_server_certificate(ca, hostnames=names, now=now)
         _write_private(data.server_key, server.private_key_pem)
         _write_private(data.server_cert, server.certificate_pem)
+
+
+def endpoint_certificate(
+    data: DataDir, regions: Sequence[str], address: str, now: datetime
+) -> tuple[Path, Path]:
+    """A certificate for one VPC endpoint listener, issued by the local CA: the server
+    certificate's names (including ``*.<service>.<region>.vpce.amazonaws.com``) plus the
+    listener's own address as an IP SAN (IP SANs cannot be wildcards, and the pool is too large
+    to list). Written to ``tls/endpoints/<address>.pem`` (and ``-key.pem``), mode 0600."""
+    ca = pki.KeyPair(data.ca_cert.read_bytes(), data.ca_key.read_bytes())
+    issued = pki.create_server_certificate(
+        ca, hostnames=pki.default_hostnames(regions), addresses=(address,), now=now
+    )
+    cert_file = data.tls / "endpoints" / f"{address}.pem"
+    key_file = data.tls / "endpoints" / f"{address}-key.pem"
+    _write_private(key_file, issued.private_key_pem)
+    _write_private(cert_file, issued.certificate_pem)
+    return cert_file, key_file
 
 
 def _new_account_id() -> str:

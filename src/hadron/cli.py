@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import shlex
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from hadron.authzmessage import encode as encode_failure
 from hadron.bootstrap import (
     DataDir,
     create_account,
+    endpoint_certificate,
     open_data_dir,
     prepare,
     record_endpoint,
@@ -30,9 +32,11 @@ from hadron.bootstrap import (
     write_aws_files,
 )
 from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
+from hadron.dns_responder import DnsResponder
 from hadron.ec2.addresses import DEFAULT_POOL, parse_pool
 from hadron.ec2.endpoints import EndpointsApi
 from hadron.ec2.network import NetworkApi
+from hadron.endpoint_listeners import ListenerManager
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
@@ -41,7 +45,7 @@ from hadron.iam.groups import GroupsApi
 from hadron.iam.profiles import InstanceProfilesApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
-from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
+from hadron.listeners import TLS_VERSIONS, ListenerConfig, Runtime, build_ssl_context, serve
 from hadron.proton.api import ProtonApi
 from hadron.proton.quotas import Quotas
 from hadron.proton.registrar import Registrar
@@ -73,6 +77,9 @@ _OVERRIDING_VARIABLES = (
     "AWS_ENDPOINT_URL_EC2",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
+
+
+META_DNS = "dns.public_resolver"
 
 
 def _utcnow() -> datetime:
@@ -142,6 +149,29 @@ def _parser() -> argparse.ArgumentParser:
         default=500,
         help="Proton versions per template",
     )
+    s.add_argument(
+        "--endpoint-port",
+        type=int,
+        help="port of the VPC endpoint listeners (default: the public listener's port)",
+    )
+    s.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="every listener requires a PROXY protocol v2 header before TLS",
+    )
+    s.add_argument(
+        "--dns-port",
+        type=int,
+        default=8053,
+        help="UDP port of the DNS responder (public on --host, each VPC's on its resolver "
+        "address; 0 picks a free port, -1 turns it off; default %(default)s)",
+    )
+
+    dns = sub.add_parser("dns", help="the built-in DNS responder")
+    dnssub = dns.add_subparsers(dest="dns_command", required=True)
+    dr = dnssub.add_parser("resolver", help="print a resolver's address:port")
+    dr.add_argument("--vpc-id", help="the VPC whose resolver to print (default: the public one)")
+    dr.add_argument("--data-dir", type=Path, default=Path(".hadron"))
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -218,6 +248,13 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 2
+    if args.host in ("0.0.0.0", "::", "") and args.endpoint_port in (None, args.port):  # noqa: S104
+        print(
+            f"hadron: --host {args.host!r} listens on every address, the endpoint "
+            "address pool included; give the VPC endpoint listeners their own --endpoint-port",
+            file=sys.stderr,
+        )
+        return 2
     try:
         prepared = prepare(
             args.data_dir,
@@ -246,6 +283,51 @@ def _serve(args: argparse.Namespace) -> int:
         endpoint_policy=endpoint_policies.policy,
         encode_failure=lambda message, account: encode_failure(store.ring, message, account),
     )
+    own_ca = args.tls_cert is None
+
+    def endpoint_context(_endpoint: object, address: str) -> ssl.SSLContext:
+        cert, key = endpoint_certificate(prepared.data, regions, address, _utcnow())
+        return build_ssl_context(cert, key, args.tls_min_version)
+
+    endpoint_listeners = ListenerManager(
+        store,
+        pool,
+        host=args.host,
+        port=args.endpoint_port,
+        proxy_protocol=args.proxy_protocol,
+        endpoint_context=endpoint_context if own_ca else None,
+    )
+    public_address = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104
+    dns_responder = (
+        None
+        if args.dns_port < 0
+        else DnsResponder(store, regions=regions, host=args.host, public_address=public_address)
+    )
+
+    def endpoints_changed(endpoint_id: str) -> None:
+        endpoint_policies.invalidate(endpoint_id)
+        try:
+            endpoint_listeners.sync(endpoint_id)
+        finally:
+            endpoint_policies.invalidate(endpoint_id)
+            if dns_responder is not None:
+                dns_responder.changed(endpoint_id)
+
+    async def ready(runtime: Runtime) -> int | None:
+        opened = await endpoint_listeners.start(runtime)
+        if dns_responder is not None:
+            try:
+                dns_port = await dns_responder.start(args.dns_port)
+            except OSError as exc:
+                raise RuntimeError(f"cannot open the DNS responder: {exc}") from exc
+            store.set_meta(META_DNS, f"{public_address}:{dns_port}")
+        return opened
+
+    def stopping() -> None:
+        endpoint_listeners.close_all()
+        if dns_responder is not None:
+            dns_responder.close()
+
     iam_api = IamApi(
         store,
         _utcnow,
@@ -269,7 +351,7 @@ def _serve(args: argparse.Namespace) -> int:
             store, authorizer, session_keys.seal, ring=lambda: store.ring
         ).call_handlers()
         | NetworkApi(store, pool).handlers()
-        | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers()
+        | EndpointsApi(store, pool, endpoints_changed=endpoints_changed).handlers()
         | ProtonApi(store, registrar, quotas).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
@@ -319,15 +401,43 @@ def _serve(args: argparse.Namespace) -> int:
         args.tls_min_version,
         args.header_timeout,
         args.body_timeout,
+        external_public=args.proxy_protocol,
     )
     registrar.start()
     try:
-        serve(app, listener, on_started=started)
+        serve(app, listener, on_started=started, on_ready=ready, on_stop=stopping)
+    except RuntimeError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 1
     finally:
         registrar.stop()
         audit_log.close()
         store.close()
     return 0
+
+
+def _dns_resolver(args: argparse.Namespace) -> int:
+    try:
+        _data, store = open_data_dir(args.data_dir)
+    except ValueError as exc:
+        print(f"hadron: {exc}", file=sys.stderr)
+        return 1
+    try:
+        public = store.get_meta(META_DNS)
+        if public is None:
+            print("hadron: the DNS responder has not run in this data directory", file=sys.stderr)
+            return 1
+        if args.vpc_id is None:
+            print(public)
+            return 0
+        resolvers = dict(store.vpc_resolvers())
+        if args.vpc_id not in resolvers:
+            print(f"hadron: no VPC {args.vpc_id}", file=sys.stderr)
+            return 1
+        print(f"{resolvers[args.vpc_id]}:{public.rsplit(':', 1)[1]}")
+        return 0
+    finally:
+        store.close()
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -412,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _admin(args)
     if args.command == "bundle":
         return _bundle_put(args)
+    if args.command == "dns":
+        return _dns_resolver(args)
     return _audit_verify(args)
 
 

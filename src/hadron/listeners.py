@@ -15,7 +15,7 @@ import logging
 import signal
 import ssl
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -23,7 +23,14 @@ from typing import Any, cast
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["TLS_VERSIONS", "ListenerConfig", "build_ssl_context", "serve"]
+__all__ = [
+    "TLS_VERSIONS",
+    "GuardedHttpProtocol",
+    "ListenerConfig",
+    "Runtime",
+    "build_ssl_context",
+    "serve",
+]
 
 log = logging.getLogger("hadron.listeners")
 
@@ -87,7 +94,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     * an idle keep-alive connection is closed after ``keep_alive`` seconds.
 
     The negotiated TLS version and cipher suite go into the ASGI scope under
-    ``extensions["tls"]`` for the audit record (CloudTrail ``tlsDetails``).
+    ``extensions["tls"]`` for the audit record (CloudTrail ``tlsDetails``). Connections accepted
+    by an endpoint listener (``hadron.endpoint_listeners``) carry ``origin`` (the VPC endpoint,
+    its VPC and the client address, possibly from a PROXY header); it goes into the scope under
+    ``extensions["hadron.origin"]``.
     """
 
     _guard: asyncio.TimerHandle | None = None
@@ -98,6 +108,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     header_timeout: float = HEADER_TIMEOUT_SECONDS
     body_timeout: float = BODY_TIMEOUT_SECONDS
     keep_alive: float = KEEP_ALIVE_SECONDS
+    origin: dict[str, str] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -137,9 +148,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._headers_since = self.loop.time()
-        if self._tls is not None:
+        if self._tls is not None or self.origin is not None:
+            extensions: dict[str, dict[str, str]] = {}
+            if self._tls is not None:
+                extensions["tls"] = dict(self._tls)
+            if self.origin is not None:
+                extensions["hadron.origin"] = dict(self.origin)
             # ASGI's TypedDict types extensions as dict[str, dict[object, object]].
-            self.scope["extensions"] = cast(Any, {"tls": dict(self._tls)})
+            self.scope["extensions"] = cast(Any, extensions)
 
     def on_headers_complete(self) -> None:
         self._headers_since = None
@@ -179,6 +195,19 @@ class ListenerConfig:
     tls_min_version: str = "1.2"
     header_timeout: float = HEADER_TIMEOUT_SECONDS
     body_timeout: float = BODY_TIMEOUT_SECONDS
+    # Open the public listener elsewhere (``on_ready`` returns its port): a listener that reads
+    # a PROXY header before TLS (``hadron.endpoint_listeners``).
+    external_public: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What further listeners on the same loop need: a protocol factory wired to the running
+    server (connection tracking, graceful drain), the TLS context and the public port."""
+
+    protocol_factory: Callable[[], GuardedHttpProtocol]
+    ssl_context: ssl.SSLContext
+    port: int
 
 
 def serve(
@@ -186,8 +215,14 @@ def serve(
     listener: ListenerConfig,
     *,
     on_started: Callable[[int], None] | None = None,
+    on_ready: Callable[[Runtime], Awaitable[int | None]] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``app`` on one TLS listener until SIGTERM/SIGINT; SIGHUP reloads the certificate."""
+    """Run ``app`` on one TLS listener until SIGTERM/SIGINT; SIGHUP reloads the certificate.
+
+    ``on_ready`` runs on the loop once the server is up (before ``on_started``); it may open more
+    listeners and, with ``external_public``, returns the public port it opened. If it raises,
+    the server stops and the error propagates. ``on_stop`` runs when a stop signal arrives."""
     ctx = build_ssl_context(listener.cert_file, listener.key_file, listener.tls_min_version)
 
     def factory(_config: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
@@ -230,19 +265,47 @@ def serve(
     # before the caller's cleanup runs; handle the signals on the loop instead and exit normally.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
+    def stop(sig: int) -> None:
+        if on_stop is not None:
+            on_stop()
+        server.handle_exit(sig, None)
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, reload_certificate)
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, server.handle_exit, sig, None)
-        serve_task = asyncio.create_task(server.serve())
+            loop.add_signal_handler(sig, stop, sig)
+        serve_task = asyncio.create_task(
+            server.serve(sockets=[] if listener.external_public else None)
+        )
         while not server.started and not serve_task.done():
             await asyncio.sleep(0.01)
-        if server.started and on_started is not None:
-            port = listener.port
-            for srv in getattr(server, "servers", []):
-                for sock in srv.sockets or []:
-                    port = sock.getsockname()[1]
+        if not server.started:
+            await serve_task
+            return
+        port = listener.port
+        for srv in getattr(server, "servers", []):
+            for sock in srv.sockets or []:
+                port = sock.getsockname()[1]
+        if on_ready is not None:
+
+            def make_protocol() -> GuardedHttpProtocol:
+                made: GuardedHttpProtocol = cast(Any, config.http_protocol_class)(
+                    config=config,
+                    server_state=server.server_state,
+                    app_state=server.lifespan.state,
+                )
+                return made
+
+            try:
+                opened = await on_ready(Runtime(make_protocol, ctx, port))
+            except BaseException:
+                stop(signal.SIGTERM)
+                await serve_task
+                raise
+            if opened is not None:
+                port = opened
+        if on_started is not None:
             on_started(port)
         await serve_task
 

@@ -37,6 +37,9 @@ def default_hostnames(regions: Sequence[str]) -> list[str]:
             f"proton.{region}.amazonaws.com",
             f"sts.{region}.amazonaws.com",
             f"ec2.{region}.amazonaws.com",
+            # VPC endpoint names (regional and zonal, security.md §7.3)
+            f"*.proton.{region}.vpce.amazonaws.com",
+            f"*.sts.{region}.vpce.amazonaws.com",
         ]
     return names
 

@@ -54,6 +54,8 @@ class Server:
         cmd = [sys.executable, "-m", "hadron", "serve", "--data-dir", str(self.data_dir)]
         if "--port" not in self.args:
             cmd += ["--port", "0"]
+        if "--dns-port" not in self.args:
+            cmd += ["--dns-port", "0"]
         cmd += list(self.args)
         self.output = []
         self.proc = subprocess.Popen(
