@@ -7,9 +7,9 @@ different cores):
 1. a signed ``proton:ListEnvironmentTemplates`` by the admin (AdministratorAccess) on the public
    listener, and the same call through a Proton interface endpoint's listener whose endpoint
    policy is the issue's example (``proton:List*``, ``proton:Get*``): identity policy + endpoint
-   policy + security-group admission on connect. Proton operations are not served yet, so both
-   answer 501 ``NotImplemented`` after authorization (the benchmark checks that answer, and
-   that a call outside the endpoint policy is refused through the endpoint). The rounds
+   policy + security-group admission on connect. Both answer the (empty) template list (the
+   benchmark checks that answer, and that a call outside the endpoint policy is refused through
+   the endpoint). The rounds
    alternate (public, endpoint, public, endpoint, ...) so drift hits both alike. Target: the
    endpoint within 10 % of the public listener.
 2. signed ``sts:GetCallerIdentity`` on the public listener with no endpoint, then with 100 more
@@ -93,7 +93,7 @@ def proton_request(
 ) -> Request:
     headers = {"X-Amz-Target": target, "Content-Type": PROTON_TYPE}
     body = b"{}" if target == PROTON_TARGET else b'{"name":"bench"}'
-    return signed(server, host, keys, "proton", body, headers, b"NotImplemented")
+    return signed(server, host, keys, "proton", body, headers, b'"templates"')
 
 
 def send(server: Server, host: str, req: Request) -> tuple[int, bytes]:
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         # Sanity: allowed calls pass both ways; outside the endpoint policy is refused there.
         for host in (HOST, address):
             status, body = send(server, host, proton_request(server, host, keys))
-            if status != 501 or b"NotImplemented" not in body:
+            if status != 200 or b'"templates"' not in body:
                 raise BenchError(f"unexpected answer via {host}: {status} {body[:200]!r}")
         status, body = send(
             server,

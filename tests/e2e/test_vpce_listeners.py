@@ -1,8 +1,9 @@
 """VPC endpoint listeners, black-box: a real server, the AWS CLI, boto3 and raw sockets.
 
-Proton operations are not served yet in this tree: a request that passes authorization answers
-501 ``NotImplemented``, a refused one ``AccessDeniedException`` — which tells "allowed through the
-endpoint" from "denied".
+A request that passes authorization is answered by the operation (``ListEnvironmentTemplates``
+succeeds: ``"OK"``; an operation on a resource that does not exist answers its not-found error or,
+while unserved, 501 ``NotImplemented``); a refused one answers ``AccessDeniedException`` — which
+tells "allowed through the endpoint" from "denied".
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def _client(server: Server, service: str, keys: tuple[str, str] | None, url: str
     )
 
 
+# What an allowed call on a resource that does not exist may answer.
+PAST_AUTHORIZATION = frozenset({"ResourceNotFoundException", "NotImplemented"})
+
+
 def _code(call: Any) -> tuple[str, str]:
     try:
         call()
@@ -157,7 +162,7 @@ def test_identity_policy_requiring_the_endpoint(server: Server) -> None:
     )
     through = _client(server, "proton", keys, f"https://{address}:{server.port}")
     public = _client(server, "proton", keys, None)
-    assert _code(through.list_environment_templates)[0] == "NotImplemented"
+    assert _code(through.list_environment_templates)[0] == "OK"
     code, message = _code(public.list_environment_templates)
     assert code == "AccessDeniedException"
     assert "with an explicit deny in an identity-based policy" in message
@@ -178,9 +183,7 @@ def test_source_vpc_condition_and_endpoint_policy_principal(server: Server) -> N
         ],
     )
     url = f"https://{address}:{server.port}"
-    assert _code(_client(server, "proton", keys, url).list_environment_templates)[0] == (
-        "NotImplemented"
-    )
+    assert _code(_client(server, "proton", keys, url).list_environment_templates)[0] == ("OK")
     assert _code(_client(server, "proton", keys, None).list_environment_templates)[0] == (
         "AccessDeniedException"
     )
@@ -202,11 +205,9 @@ def test_source_vpc_condition_and_endpoint_policy_principal(server: Server) -> N
     code, message = _code(admin_through.list_environment_templates)
     assert code == "AccessDeniedException"
     assert "because no VPC endpoint policy allows the proton:ListEnvironmentTemplates" in message
-    assert _code(_client(server, "proton", keys, url).list_environment_templates)[0] == (
-        "NotImplemented"
-    )
+    assert _code(_client(server, "proton", keys, url).list_environment_templates)[0] == ("OK")
     _cli(server, "modify-vpc-endpoint", "--vpc-endpoint-id", endpoint_id, "--reset-policy")
-    assert _code(admin_through.list_environment_templates)[0] == "NotImplemented"
+    assert _code(admin_through.list_environment_templates)[0] == "OK"
 
 
 def test_proton_endpoint_serves_proton_only_and_sts_endpoint_serves_sts(server: Server) -> None:
@@ -298,7 +299,7 @@ def test_listener_lifecycle_rollback_delete_and_restart(fresh_dir: Path) -> None
         assert described["SubnetIds"] == [subnet]
         ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddSubnetIds=[subnet_b])
         sts_check = _client(server, "proton", None, f"https://127.77.0.3:{server.port}")
-        assert _code(sts_check.list_environment_templates)[0] == "NotImplemented"
+        assert _code(sts_check.list_environment_templates)[0] == "OK"
         ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, RemoveSubnetIds=[subnet_b])
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.77.0.3", server.port), timeout=5).close()
@@ -306,12 +307,12 @@ def test_listener_lifecycle_rollback_delete_and_restart(fresh_dir: Path) -> None
         server.stop()
         server.start()  # listeners come back with the server (on its new port)
         through = _client(server, "proton", None, f"https://{address}:{server.port}")
-        assert _code(through.list_environment_templates)[0] == "NotImplemented"
+        assert _code(through.list_environment_templates)[0] == "OK"
         # An open keep-alive connection on the endpoint is ended when the endpoint goes.
         raw = socket.create_connection((address, server.port), timeout=10)
         held = tls(raw, server.ca, address)
         assert error_code(signed_call(held, f"{address}:{server.port}", server.credentials())) == (
-            "NotImplemented"
+            "OK"
         )
         _cli(server, "delete-vpc-endpoints", "--vpc-endpoint-ids", endpoint_id)
         held.settimeout(5)
@@ -429,7 +430,7 @@ def test_dns_answers_and_a_client_calling_proton_by_its_aws_hostname(server: Ser
         ],
     )
     host = f"{private}:{server.port}"
-    for where, expected in ((in_vpc, "NotImplemented"), (public, "AccessDeniedException")):
+    for where, expected in ((in_vpc, "OK"), (public, "AccessDeniedException")):
         resolved = _query(where, private)[1][0]
         with socket.create_connection((resolved, server.port), timeout=10) as raw:
             with tls(raw, server.ca, private) as sock:
@@ -559,28 +560,28 @@ def _proxy_checks(server: Server) -> None:
 
     public = "127.0.0.1"
     assert _call_with_header(server, public, build_header(("203.0.113.7", 1)), keys["by-ip"]) == (
-        "NotImplemented"
+        "OK"
     )
     assert _call_with_header(server, public, build_header(("198.51.100.1", 1)), keys["by-ip"]) == (
         "AccessDeniedException"
     )
     # The AWS TLV on the public listener (an NLB in front): an endpoint connection.
     through = build_header(("10.0.5.9", 1), vpc_endpoint_id=endpoint_id)
-    assert _call_with_header(server, public, through, keys["by-vpce"]) == "NotImplemented"
+    assert _call_with_header(server, public, through, keys["by-vpce"]) == "OK"
     assert _call_with_header(server, public, through, keys["by-ip"]) == "AccessDeniedException"
     # ... and its security groups apply to the PROXY source address.
     outside = build_header(("192.0.2.1", 1), vpc_endpoint_id=endpoint_id)
     assert refused_before_tls(public, server.port, outside)
     # The endpoint's own listener: its endpoint, and the PROXY source for the groups.
     assert _call_with_header(server, address, build_header(("10.0.5.9", 1)), keys["by-vpce"]) == (
-        "NotImplemented"
+        "OK"
     )
     assert refused_before_tls(address, server.port, build_header(("127.0.0.1", 1)))
     other = build_header(("10.0.5.9", 1), vpc_endpoint_id="vpce-0123456789abcdef0")
     assert refused_before_tls(address, server.port, other)
     # A LOCAL (health-check) header keeps the peer address; an unknown endpoint id is the
     # public path.
-    assert _call_with_header(server, public, build_header(None)) == "NotImplemented"
+    assert _call_with_header(server, public, build_header(None)) == "OK"
     assert _call_with_header(server, public, other, keys["by-vpce"]) == "AccessDeniedException"
     # Missing, malformed and forged headers close the connection.
     hello = b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03" + b"\x00" * 32
@@ -602,7 +603,7 @@ def test_endpoint_listener_answers_without_a_delayed_ack_stall(server: Server) -
             started = time.monotonic()
             for _ in range(10):
                 reply = signed_call(sock, f"{address}:{server.port}", server.credentials())
-                assert error_code(reply) == "NotImplemented"
+                assert error_code(reply) == "OK"
             assert time.monotonic() - started < 0.35
 
 
@@ -630,12 +631,12 @@ def test_the_issue_example_endpoint_policy_through_the_listener(server: Server) 
     )
     through = _client(server, "proton", None, f"https://{address}:{server.port}")
     public = _client(server, "proton", None, None)
-    assert _code(through.list_environment_templates)[0] == "NotImplemented"
-    assert _code(lambda: through.get_environment(name="env"))[0] == "NotImplemented"
+    assert _code(through.list_environment_templates)[0] == "OK"
+    assert _code(lambda: through.get_environment(name="env"))[0] in PAST_AUTHORIZATION
     code, message = _code(lambda: through.delete_environment(name="env"))
     assert code == "AccessDeniedException"
     assert "because no VPC endpoint policy allows the proton:DeleteEnvironment action" in message
-    assert _code(lambda: public.delete_environment(name="env"))[0] == "NotImplemented"
+    assert _code(lambda: public.delete_environment(name="env"))[0] in PAST_AUTHORIZATION
 
 
 def test_a_wildcard_host_needs_its_own_endpoint_port(fresh_dir: Path) -> None:

@@ -94,7 +94,9 @@ def signed_request(
 
 
 def error_code(status_headers_body: tuple[int, dict[str, str], bytes]) -> str:
-    _status, headers, body = status_headers_body
+    status, headers, body = status_headers_body
+    if 200 <= status < 300:
+        return "OK"
     if "x-amzn-errortype" in headers:
         return headers["x-amzn-errortype"].split(":", 1)[0]
     try:
