@@ -18,6 +18,7 @@ from hadron.store.credentials import SqlCredentials
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
+from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_tags import SqlProtonTags
 from hadron.store.proton_templates import SqlProtonTemplates
@@ -39,6 +40,7 @@ class SqlStore(
     SqlProtonTemplates,
     SqlProtonTags,
     SqlProtonRegistrations,
+    SqlProtonEnvironments,
     SqlVpcEndpoints,
 ):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
