@@ -22,6 +22,7 @@ from hadron.auditlog import AuditLog, verify_directory
 from hadron.authzmessage import encode as encode_failure
 from hadron.bootstrap import (
     DataDir,
+    aws_client_env,
     create_account,
     open_data_dir,
     prepare,
@@ -42,6 +43,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, serve
 from hadron.proton.api import ProtonApi
+from hadron.proton.provisioner import PROTON_SERVICE, Provisioner
 from hadron.proton.quotas import Quotas
 from hadron.proton.registrar import Registrar
 from hadron.proton.sources import (
@@ -249,6 +251,20 @@ def _serve(args: argparse.Namespace) -> int:
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
     )
     registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
+    clock = _utcnow if args.clock_offset_file is None else _offset_clock(args.clock_offset_file)
+    sts_api = StsApi(
+        store, authorizer, session_keys.seal, ring=lambda: store.ring, service_trust=authorizer
+    )
+    provisioner = Provisioner(
+        store,
+        lambda role, name, now, context: sts_api.assume_role_as_service(
+            PROTON_SERVICE, role, name, now=now, context=context
+        ),
+        clock,
+        data_dir=prepared.data.root,
+        client_env=lambda: aws_client_env(prepared.data, store),
+        bin_dir=str(Path(sys.executable).parent),
+    )
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
@@ -259,12 +275,10 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
-        call_handlers=StsApi(
-            store, authorizer, session_keys.seal, ring=lambda: store.ring
-        ).call_handlers()
+        call_handlers=sts_api.call_handlers()
         | NetworkApi(store, pool).handlers()
         | EndpointsApi(store, pool, endpoints_changed=endpoint_policies.invalidate).handlers()
-        | ProtonApi(store, registrar, quotas).call_handlers(),
+        | ProtonApi(store, registrar, quotas, provisioner).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
@@ -315,9 +329,11 @@ def _serve(args: argparse.Namespace) -> int:
         args.body_timeout,
     )
     registrar.start()
+    provisioner.start()
     try:
         serve(app, listener, on_started=started)
     finally:
+        provisioner.stop()
         registrar.stop()
         audit_log.close()
         store.close()

@@ -523,6 +523,29 @@ class PolicyAuthorizer:
         if not decision.allowed:
             raise AccessDenied(decision.denial_message(principal.arn, action, target))
 
+    def check_service_trusted(
+        self, service: str, action: str, target: str, context: Mapping[str, Any]
+    ) -> Role:
+        """The role ``target`` if its trust policy lets the AWS service principal ``service``
+        (e.g. ``proton.amazonaws.com``) perform ``action`` on it; else ``AccessDenied``. Service
+        principals have no identity policies: the trust policy alone decides, evaluated with
+        ``context`` (``aws:SourceAccount``, ``aws:SourceArn``) as AWS does for services."""
+        role = self.role(target)
+        if role is None:
+            raise AccessDenied(_untrusted(service, action, target))
+        trust = _parse(role.trust_policy, f"trust policy of {role.role_name}", PolicyKind.TRUST)
+        decision = authorize(
+            principal=service,
+            action=action,
+            resource=target,
+            resource_account=role.account_id,
+            context=context,
+            resource_policy=trust,
+        )
+        if not decision.allowed:
+            raise AccessDenied(_untrusted(service, action, target))
+        return role
+
     def _iam_context(
         self, principal: Principal, operation: str, params: Mapping[str, Any]
     ) -> dict[str, Any]:
