@@ -246,6 +246,7 @@ def _serve(args: argparse.Namespace) -> int:
         store,
         endpoint_policy=endpoint_policies.policy,
         encode_failure=lambda message, account: encode_failure(store.ring, message, account),
+        related=store,
     )
     iam_api = IamApi(
         store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate

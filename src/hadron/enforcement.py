@@ -43,7 +43,7 @@ from typing import Any
 
 from hadron import authzmessage
 from hadron.access import iam_action
-from hadron.authz_map import DEFAULT_REGION, authorization
+from hadron.authz_map import DEFAULT_REGION, RelatedTemplates, authorization
 from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
 from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
 from hadron.iam.managed import AWS_MANAGED_POLICIES
@@ -376,7 +376,11 @@ class PolicyAuthorizer:
         *,
         endpoint_policy: Callable[[str], PolicyLike] | None = None,
         encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
+        related: RelatedTemplates | None = None,
     ) -> None:
+        # Templates of existing environments/services, for ``proton:EnvironmentTemplate`` /
+        # ``proton:ServiceTemplate`` on actions that name the resource, not its template.
+        self._related = related
         self._store = store
         self.cache = cache or PolicyCache(store)
         self._endpoint_policy = endpoint_policy
@@ -432,7 +436,12 @@ class PolicyAuthorizer:
         else:  # resources and service condition keys from the authorization map
             region = str((context or {}).get("aws:RequestedRegion") or DEFAULT_REGION)
             mapped = authorization(
-                service, operation, params, account=principal.account_id, region=region
+                service,
+                operation,
+                params,
+                account=principal.account_id,
+                region=region,
+                related=self._related,
             )
             resource = mapped.resource
             context = {**(context or {}), **mapped.context}

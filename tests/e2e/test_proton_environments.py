@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from hadron import cli
 from hadron.proton.deployments import CANCELLED_MESSAGE, RECOVERY_MESSAGE
 from tests.e2e.server import Server
+from tests.e2e.test_proton_authz import _user_with_policy
 from tests.proton.bundles import example_files, tar_gz
 
 AWS = str(Path(sys.executable).parent / "aws")
@@ -554,3 +555,47 @@ def test_crash_during_a_deployment_fails_it_at_restart(fresh_dir: Path, tmp_path
         _gone(proton, name)
     finally:
         server.stop()
+
+
+def test_environment_template_condition_on_existing_environments(
+    server: Server, tmp_path: Path
+) -> None:
+    # proton:EnvironmentTemplate of Update/Delete/Cancel names the environment's template.
+    admin = server.client("proton")
+    allowed = _publish(server, tmp_path, _files(_manifest(["echo ok"])))
+    other = _publish(server, tmp_path, _files(_manifest(["echo ok"])))
+    role = _role(server)
+    names = {}
+    for template in (allowed, other):
+        names[template] = _name("env")
+        admin.create_environment(
+            name=names[template], templateName=template, templateMajorVersion="1", spec=SPEC,
+            codebuildRoleArn=role,
+        )  # fmt: skip
+    for template in (allowed, other):
+        admin.get_waiter("environment_deployed").wait(name=names[template], WaiterConfig=FAST)
+    acct = server.account_id
+    _, proton = _user_with_policy(
+        server,
+        {
+            "Effect": "Allow",
+            "Action": "proton:UpdateEnvironment",
+            "Resource": f"arn:aws:proton:us-east-1:{acct}:environment/*",
+            "Condition": {
+                "StringEquals": {
+                    "proton:EnvironmentTemplate": (
+                        f"arn:aws:proton:us-east-1:{acct}:environment-template/{allowed}"
+                    )
+                }
+            },
+        },
+    )
+    done = proton.update_environment(name=names[allowed], deploymentType="NONE", description="x")
+    assert done["environment"]["description"] == "x"
+    with pytest.raises(ClientError) as info:
+        proton.update_environment(name=names[other], deploymentType="NONE", description="x")
+    assert _error(info)[0] == "AccessDeniedException"
+    for name in names.values():
+        admin.delete_environment(name=name)
+    for name in names.values():
+        _gone(admin, name)

@@ -300,6 +300,18 @@ class SqlProtonEnvironments:
                 conn.execute(select(_E).where(_where(account_id, region, name))).one()
             ), True
 
+    def environment_template(self, account: str, region: str, environment: str) -> str | None:
+        """The template of an existing environment (``RelatedTemplates`` for IAM keys)."""
+        with transactions.read(self._engine) as conn:
+            found = conn.execute(
+                select(_E.c.template_name).where(_where(account, region, environment))
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def service_template(self, account: str, region: str, service: str) -> str | None:
+        """Services do not exist yet: no template (the condition key is absent)."""
+        return None
+
     def get_environment(self, account_id: str, region: str, name: str) -> Environment | None:
         with transactions.read(self._engine) as conn:
             row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
