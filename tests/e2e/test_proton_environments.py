@@ -550,6 +550,7 @@ def test_crash_during_a_deployment_fails_it_at_restart(fresh_dir: Path, tmp_path
         assert env["deploymentStatusMessage"] == RECOVERY_MESSAGE
         record = proton.get_deployment(id=deployment)["deployment"]
         assert record["deploymentStatus"] == "FAILED" and "completedAt" in record
+        assert list((server.data_dir / "proton-builds").iterdir()) == []  # work dir removed
         # The resource is usable again: delete it.
         proton.delete_environment(name=name)
         _gone(proton, name)

@@ -132,6 +132,9 @@ class Provisioner:
                 continue
             log.warning("deployment %s was interrupted; marking it %s", d.id, recovered[0])
             self._store.finish_deployment(d.id, dep.Event.RECOVER, recovered[1], self._clock())
+        if self._builds.is_dir():  # work directories of builds that died with that process
+            for left in self._builds.iterdir():
+                shutil.rmtree(left, ignore_errors=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop running builds; their deployments are failed at the next start."""
