@@ -143,6 +143,16 @@ def _parser() -> argparse.ArgumentParser:
         default=500,
         help="Proton versions per template",
     )
+    s.add_argument(
+        "--proton-max-environments", type=int, default=100, help="Proton environments per account"
+    )
+    s.add_argument(
+        "--proton-build-timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long a provisioning build may run before it is stopped and fails",
+    )
 
     e = sub.add_parser("env", help="print the exports that point the AWS CLI and SDKs here")
     e.add_argument("--data-dir", type=Path, default=Path(".hadron"))
@@ -215,7 +225,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         pool = parse_pool(args.endpoint_address_pool)
-        quotas = Quotas(args.proton_max_templates, args.proton_max_template_versions)
+        quotas = Quotas(
+            args.proton_max_templates, args.proton_max_template_versions,
+            args.proton_max_environments,
+        )  # fmt: skip
+        if args.proton_build_timeout <= 0:
+            raise ValueError("--proton-build-timeout must be positive")
     except ValueError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 2
@@ -265,6 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=prepared.data.root,
         client_env=lambda: aws_client_env(prepared.data, store),
         bin_dir=str(Path(sys.executable).parent),
+        timeout=args.proton_build_timeout,
     )
     gateway = Gateway(
         resolver=resolver,

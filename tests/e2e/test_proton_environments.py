@@ -600,3 +600,40 @@ def test_environment_template_condition_on_existing_environments(
         admin.delete_environment(name=name)
     for name in names.values():
         _gone(admin, name)
+
+
+def test_build_timeout_and_environment_quota(fresh_dir: Path, tmp_path: Path) -> None:
+    args = ["--proton-build-timeout", "1.5", "--proton-max-environments", "1"]
+    server = Server(fresh_dir, args).start()
+    try:
+        proton = server.client("proton")
+        manifest = _manifest(["echo waiting", "sleep 30"])
+        template = _publish(server, tmp_path, _files(manifest))
+        role = _role(server)
+        name = _name("env")
+        proton.create_environment(
+            name=name, templateName=template, templateMajorVersion="1", spec=SPEC,
+            codebuildRoleArn=role,
+        )  # fmt: skip
+        with pytest.raises(ClientError) as info:
+            proton.create_environment(
+                name=_name("env"), templateName=template, templateMajorVersion="1", spec=SPEC,
+                codebuildRoleArn=role,
+            )  # fmt: skip
+        assert _error(info)[0] == "ServiceQuotaExceededException"
+        env = _wait(proton, name, _settled)
+        assert env["deploymentStatus"] == "FAILED"
+        assert env["deploymentStatusMessage"].startswith("The build timed out after 1.5 seconds.")
+        assert "waiting" in env["deploymentStatusMessage"]
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_a_non_positive_build_timeout(fresh_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hadron", "serve", "--data-dir", str(fresh_dir),
+         "--proton-build-timeout", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--proton-build-timeout" in done.stderr
+    assert not fresh_dir.exists()
