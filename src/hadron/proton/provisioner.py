@@ -89,7 +89,11 @@ class Provisioner:
         client_env: Callable[[], Mapping[str, str]],
         bin_dir: str | None,
         timeout: float = 3600.0,
+        max_builds: int = 4,
     ) -> None:
+        # At most ``max_builds`` builds run at once; later deployments wait (IN_PROGRESS) for a
+        # slot, and a cancel while waiting ends them CANCELLED without running anything.
+        self._slots = threading.BoundedSemaphore(max_builds)
         self._store = store
         self._assume = assume
         self._clock = clock
@@ -157,7 +161,8 @@ class Provisioner:
 
     def _run(self, deployment_id: str, cancel: threading.Event) -> None:
         try:
-            self.deploy(deployment_id, cancel)
+            with self._slots:
+                self.deploy(deployment_id, cancel)
         except Exception:
             log.exception("deployment %s failed", deployment_id)
             self._finish_failed(deployment_id, "Provisioning failed because of an internal error.")
@@ -228,7 +233,9 @@ class Provisioner:
         commands = settings.deprovision if deleting else settings.provision
         if not commands:
             return None, None  # a manifest without deprovision commands has nothing to undo
-        if cancel.is_set():
+        if cancel.is_set():  # cancelled (or the server is stopping) before the build started
+            if self._stopping:
+                return fail, "The Hadron server stopped before the build started."
             return dep.Event.CANCELLED, dep.CANCELLED_MESSAGE
         role = env.codebuild_role_arn
         if not role:
