@@ -332,6 +332,14 @@ def test_deployment_history_rules(server: Server, tmp_path: Path) -> None:
     with pytest.raises(ClientError) as info:
         proton.get_deployment(id=second, environmentName="other")
     assert _error(info)[0] == "ResourceNotFoundException"
+    # MAJOR_VERSION moves to the highest major with a published minor (a new major 2.0).
+    _publish(server, tmp_path, _files(manifest), template)
+    major = proton.update_environment(name=name, deploymentType="MAJOR_VERSION")["environment"]
+    assert (major["templateMajorVersion"], major["templateMinorVersion"]) == ("2", "0")
+    proton.get_waiter("environment_deployed").wait(name=name, WaiterConfig=FAST)
+    state = proton.get_deployment(id=major["lastAttemptedDeploymentId"])["deployment"]
+    assert state["targetState"]["environment"]["templateMajorVersion"] == "2"
+    assert "green" in state["targetState"]["environment"]["spec"]  # the spec is kept
     # A notification when nothing is running conflicts.
     arn = f"arn:aws:proton:us-east-1:{server.account_id}:environment/{name}"
     with pytest.raises(ClientError) as info:
