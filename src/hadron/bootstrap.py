@@ -28,6 +28,7 @@ from hadron.store.records import AccessKey
 __all__ = [
     "DataDir",
     "Prepared",
+    "aws_client_env",
     "create_account",
     "endpoint_certificate",
     "open_data_dir",
@@ -251,6 +252,18 @@ def record_endpoint(store: SqlStore, *, region: str, host: str, port: int, own_c
     store.set_meta(META_ENDPOINT, f"https://{shown_host}:{port}")
     store.set_meta(META_REGION, region)
     store.set_meta(META_OWN_CA, "1" if own_ca else "0")
+
+
+def aws_client_env(data: DataDir, store: SqlStore) -> dict[str, str]:
+    """Environment variables that point an AWS CLI or SDK at this server (its recorded
+    endpoint and, when it serves its own CA's certificate, that CA): for provisioning builds."""
+    out: dict[str, str] = {}
+    endpoint = store.get_meta(META_ENDPOINT)
+    if endpoint is not None:
+        out["AWS_ENDPOINT_URL"] = endpoint
+    if store.get_meta(META_OWN_CA) == "1":
+        out["AWS_CA_BUNDLE"] = str(data.ca_cert)
+    return out
 
 
 def write_aws_files(data: DataDir, store: SqlStore) -> None:

@@ -23,6 +23,7 @@ from hadron.auditlog import AuditLog, verify_directory
 from hadron.authzmessage import encode as encode_failure
 from hadron.bootstrap import (
     DataDir,
+    aws_client_env,
     create_account,
     endpoint_certificate,
     open_data_dir,
@@ -47,6 +48,7 @@ from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
 from hadron.listeners import TLS_VERSIONS, ListenerConfig, Runtime, build_ssl_context, serve
 from hadron.proton.api import ProtonApi
+from hadron.proton.provisioner import PROTON_SERVICE, Provisioner
 from hadron.proton.quotas import Quotas
 from hadron.proton.registrar import Registrar
 from hadron.proton.sources import (
@@ -166,6 +168,16 @@ def _parser() -> argparse.ArgumentParser:
         help="UDP port of the DNS responder (public on --host, each VPC's on its resolver "
         "address; 0 picks a free port, -1 turns it off; default %(default)s)",
     )
+    s.add_argument(
+        "--proton-max-environments", type=int, default=100, help="Proton environments per account"
+    )
+    s.add_argument(
+        "--proton-build-timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long a provisioning build may run before it is stopped and fails",
+    )
 
     dns = sub.add_parser("dns", help="the built-in DNS responder")
     dnssub = dns.add_subparsers(dest="dns_command", required=True)
@@ -244,7 +256,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         pool = parse_pool(args.endpoint_address_pool)
-        quotas = Quotas(args.proton_max_templates, args.proton_max_template_versions)
+        quotas = Quotas(
+            args.proton_max_templates, args.proton_max_template_versions,
+            args.proton_max_environments,
+        )  # fmt: skip
+        if args.proton_build_timeout <= 0:
+            raise ValueError("--proton-build-timeout must be positive")
     except ValueError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 2
@@ -282,6 +299,7 @@ def _serve(args: argparse.Namespace) -> int:
         store,
         endpoint_policy=endpoint_policies.policy,
         encode_failure=lambda message, account: encode_failure(store.ring, message, account),
+        related=store,
     )
     own_ca = args.tls_cert is None
 
@@ -336,6 +354,21 @@ def _serve(args: argparse.Namespace) -> int:
         user_view=authorizer.cache.user_view,
     )
     registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
+    clock = _utcnow if args.clock_offset_file is None else _offset_clock(args.clock_offset_file)
+    sts_api = StsApi(
+        store, authorizer, session_keys.seal, ring=lambda: store.ring, service_trust=authorizer
+    )
+    provisioner = Provisioner(
+        store,
+        lambda role, name, now, context: sts_api.assume_role_as_service(
+            PROTON_SERVICE, role, name, now=now, context=context
+        ),
+        clock,
+        data_dir=prepared.data.root,
+        client_env=lambda: aws_client_env(prepared.data, store),
+        bin_dir=str(Path(sys.executable).parent),
+        timeout=args.proton_build_timeout,
+    )
     gateway = Gateway(
         resolver=resolver,
         authorizer=authorizer,
@@ -347,12 +380,10 @@ def _serve(args: argparse.Namespace) -> int:
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()
         | IamSimulator(store, authorizer).handlers(),
-        call_handlers=StsApi(
-            store, authorizer, session_keys.seal, ring=lambda: store.ring
-        ).call_handlers()
+        call_handlers=sts_api.call_handlers()
         | NetworkApi(store, pool).handlers()
         | EndpointsApi(store, pool, endpoints_changed=endpoints_changed).handlers()
-        | ProtonApi(store, registrar, quotas).call_handlers(),
+        | ProtonApi(store, registrar, quotas, provisioner).call_handlers(),
         audit_sink=audit_log.append,
         usage=usage,
         regions=regions,
@@ -404,12 +435,14 @@ def _serve(args: argparse.Namespace) -> int:
         external_public=args.proxy_protocol,
     )
     registrar.start()
+    provisioner.start()
     try:
         serve(app, listener, on_started=started, on_ready=ready, on_stop=stopping)
     except RuntimeError as exc:
         print(f"hadron: {exc}", file=sys.stderr)
         return 1
     finally:
+        provisioner.stop()
         registrar.stop()
         audit_log.close()
         store.close()

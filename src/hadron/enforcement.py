@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from hadron import authzmessage
 from hadron.access import iam_action
-from hadron.authz_map import DEFAULT_REGION, authorization
+from hadron.authz_map import DEFAULT_REGION, RelatedTemplates, authorization
 from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
 from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
 from hadron.iam.api import UserView, load_user_view
@@ -496,7 +496,11 @@ class PolicyAuthorizer:
         *,
         endpoint_policy: Callable[[str], PolicyLike] | None = None,
         encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
+        related: RelatedTemplates | None = None,
     ) -> None:
+        # Templates of existing environments/services, for ``proton:EnvironmentTemplate`` /
+        # ``proton:ServiceTemplate`` on actions that name the resource, not its template.
+        self._related = related
         self._store = store
         self.cache = cache or PolicyCache(store)
         self._endpoint_policy = endpoint_policy
@@ -557,7 +561,12 @@ class PolicyAuthorizer:
         else:  # resources and service condition keys from the authorization map
             region = str((context or {}).get("aws:RequestedRegion") or DEFAULT_REGION)
             mapped = authorization(
-                service, operation, params, account=principal.account_id, region=region
+                service,
+                operation,
+                params,
+                account=principal.account_id,
+                region=region,
+                related=self._related,
             )
             resource = mapped.resource
             context = {**(context or {}), **mapped.context}
@@ -647,6 +656,29 @@ class PolicyAuthorizer:
             log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
         if not decision.allowed:
             raise AccessDenied(decision.denial_message(principal.arn, action, target))
+
+    def check_service_trusted(
+        self, service: str, action: str, target: str, context: Mapping[str, Any]
+    ) -> Role:
+        """The role ``target`` if its trust policy lets the AWS service principal ``service``
+        (e.g. ``proton.amazonaws.com``) perform ``action`` on it; else ``AccessDenied``. Service
+        principals have no identity policies: the trust policy alone decides, evaluated with
+        ``context`` (``aws:SourceAccount``, ``aws:SourceArn``) as AWS does for services."""
+        role = self.role(target)
+        if role is None:
+            raise AccessDenied(_untrusted(service, action, target))
+        trust = _parse(role.trust_policy, f"trust policy of {role.role_name}", PolicyKind.TRUST)
+        decision = authorize(
+            principal=service,
+            action=action,
+            resource=target,
+            resource_account=role.account_id,
+            context=context,
+            resource_policy=trust,
+        )
+        if not decision.allowed:
+            raise AccessDenied(_untrusted(service, action, target))
+        return role
 
     def _iam_context(
         self, principal: Principal, operation: str, params: Mapping[str, Any]

@@ -40,8 +40,10 @@ from hadron.sts_rules import (
 from hadron.types import Principal
 
 __all__ = [
+    "SERVICE_SESSION_SECONDS",
     "CallLike",
     "Directory",
+    "ServiceTrust",
     "StsApi",
     "Trust",
     "get_caller_identity",
@@ -100,6 +102,18 @@ class Trust(Protocol):
     ) -> None: ...
 
 
+class ServiceTrust(Protocol):
+    """Trust evaluation for an AWS service principal (``PolicyAuthorizer``)."""
+
+    def check_service_trusted(
+        self, service: str, action: str, target: str, context: Mapping[str, Any]
+    ) -> _Role: ...
+
+
+#: Lifetime of the credentials a service (Proton provisioning) gets for a role.
+SERVICE_SESSION_SECONDS = 3600
+
+
 class CallLike(Protocol):
     """The parts of ``hadron.gateway.Call`` these handlers use."""
 
@@ -133,7 +147,9 @@ class StsApi:
         *,
         ring: Callable[[], MasterKeyRing] | None = None,
         rng: RNG = os.urandom,
+        service_trust: ServiceTrust | None = None,
     ) -> None:
+        self._service_trust = service_trust
         self._directory = directory
         self._trust = trust
         self._seal = seal_token
@@ -221,6 +237,43 @@ class StsApi:
         if identity is not None:
             result["SourceIdentity"] = identity
         return result
+
+    def assume_role_as_service(
+        self,
+        service: str,
+        role_arn_value: str,
+        session_name: str,
+        *,
+        now: datetime,
+        context: Mapping[str, Any],
+    ) -> Result:
+        """AssumeRole on behalf of an AWS service principal (``proton.amazonaws.com`` when
+        Hadron provisions with a resource's role): the role's trust policy must allow
+        ``sts:AssumeRole`` for ``service`` under ``context``; the session is an ordinary
+        assumed-role session (same token, same enforcement). Returns ``Credentials``."""
+        if self._service_trust is None:
+            raise AccessDenied("Service sessions are not configured.")
+        role = self._service_trust.check_service_trusted(
+            service, "sts:AssumeRole", role_arn_value, context
+        )
+        duration = min(SERVICE_SESSION_SECONDS, role.max_session_duration)
+        akid, secret, session_id = temporary_credentials(role.account_id, self._rng)
+        session = Session(
+            kind=SessionKind.ASSUMED_ROLE,
+            access_key_id=akid,
+            secret_access_key=secret,
+            session_id=session_id,
+            account_id=role.account_id,
+            arn=assumed_role_arn(role.arn, session_name),
+            user_id=f"{role.role_id}:{session_name}",
+            source_arn=role.arn,
+            source_name=role.role_name,
+            source_id=role.role_id,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=duration),
+            session_name=session_name,
+        )
+        return self._credentials(session)
 
     def _check_policy_arn(self, arn: str, account_id: str) -> None:
         if arn.startswith("arn:aws:iam::aws:policy/"):

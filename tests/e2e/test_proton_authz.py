@@ -85,7 +85,7 @@ def test_create_environment_condition_on_the_environment_template(server: Server
             )
         return _error(info)
 
-    assert create("vpc")[0] == "NotImplemented"
+    assert create("vpc")[0] == "ResourceNotFoundException"  # past authorization: no template
     assert create("other") == (
         "AccessDeniedException",
         f"User: {user_arn} is not authorized to perform: proton:CreateEnvironment on resource: "

@@ -175,6 +175,9 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "proton_deployment_outputs",  # migration 0008
+                "proton_deployments",
+                "proton_environments",
                 "proton_account_settings",  # migration 0006
                 "proton_tombstones",
                 "proton_tags",

@@ -7,6 +7,8 @@ Layer: handlers. ``hadron.cli`` builds one :class:`ProtonApi` and passes
 from __future__ import annotations
 
 from hadron.proton.account import AccountSettingsApi
+from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
+from hadron.proton.history import HistoryApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
 from hadron.proton.tagging import TaggingApi
@@ -19,15 +21,22 @@ __all__ = ["ProtonApi"]
 
 class ProtonApi:
     def __init__(
-        self, store: SqlStore, registrar: RegistrationQueue, quotas: Quotas | None = None
+        self,
+        store: SqlStore,
+        registrar: RegistrationQueue,
+        quotas: Quotas | None = None,
+        deployments: DeploymentQueue | None = None,
     ) -> None:
         quotas = quotas or Quotas()
-        self._parts = (
+        self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
+                           | EnvironmentsApi | HistoryApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
             AccountSettingsApi(store),
-        )
+        )  # fmt: skip
+        if deployments is not None:  # environments need the provisioning worker
+            self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:
         out: dict[tuple[str, str], ProtonHandler] = {}

@@ -16,7 +16,8 @@ class Quotas:
 
     templates: int = 100  # environment and service templates together
     versions_per_template: int = 500
+    environments: int = 100
 
     def __post_init__(self) -> None:
-        if self.templates < 1 or self.versions_per_template < 1:
+        if self.templates < 1 or self.versions_per_template < 1 or self.environments < 1:
             raise ValueError("quotas must be positive")

@@ -15,6 +15,9 @@ from hadron.proton.arns import TemplateKind
 
 __all__ = [
     "IDEMPOTENCY_WINDOW",
+    "Deployment",
+    "Environment",
+    "NewDeployment",
     "ProtonAccountSettings",
     "ProtonTemplate",
     "RepositoryBranch",
@@ -83,3 +86,69 @@ class ProtonAccountSettings:
     pipeline_service_role_arn: str | None = None
     pipeline_codebuild_role_arn: str | None = None
     repository: RepositoryBranch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """A Proton environment (proton.md §2.5) as stored. ``inputs`` is JSON text (the validated
+    inputs with defaults); the template version is the one last deployed or being deployed."""
+
+    account_id: str
+    region: str
+    name: str
+    description: str | None
+    template_name: str
+    template_major: int
+    template_minor: int
+    spec: str | None
+    inputs: str
+    deployment_status: str
+    deployment_status_message: str | None
+    proton_service_role_arn: str | None
+    codebuild_role_arn: str | None
+    component_role_arn: str | None
+    environment_account_connection_id: str | None
+    provisioning: str | None
+    repository: RepositoryBranch | None
+    created_at: datetime
+    last_modified_at: datetime
+    last_deployment_attempted_at: datetime
+    last_deployment_succeeded_at: datetime
+    last_attempted_deployment_id: str | None
+    last_succeeded_deployment_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One deployment record (proton.md §2.16). ``action`` is DEPLOY or DELETE; ``engine`` the
+    provisioning engine; the states are JSON text of the model's ``EnvironmentState`` plus the
+    validated ``inputs`` (kept to revert a cancelled deployment)."""
+
+    id: str
+    account_id: str
+    region: str
+    target_type: str
+    target_arn: str
+    target_created_at: datetime
+    environment_name: str
+    action: str
+    engine: str
+    deployment_status: str
+    deployment_status_message: str | None
+    initial_state: str | None
+    target_state: str
+    created_at: datetime
+    last_modified_at: datetime
+    completed_at: datetime | None
+    last_attempted_deployment_id: str | None
+    last_succeeded_deployment_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeployment:
+    """What a create/update/delete starts: the record's id, action, engine and target state."""
+
+    id: str
+    action: str
+    engine: str
+    target_state: str

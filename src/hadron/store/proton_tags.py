@@ -23,6 +23,7 @@ from hadron.store import transactions
 from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
 from hadron.store.schema import (
     proton_account_settings,
+    proton_environments,
     proton_tags,
     proton_template_versions,
     proton_templates,
@@ -133,6 +134,11 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
             v.template_name == name,
             v.major == int(major),
             v.minor == int(minor),
+        )
+    elif ref.resource_type == "environment":
+        e = proton_environments.c
+        query = select(e.name).where(
+            e.account_id == ref.account_id, e.region == ref.region, e.name == ref.parts[0]
         )
     else:  # resource types of later slices
         return False

@@ -30,6 +30,7 @@ from hadron.errors import (
 from hadron.proton.arns import TemplateKind, parse, template_arn, version_arn
 from hadron.proton.params import MAX_VERSION_DIGITS
 from hadron.store import transactions
+from hadron.store.proton_environments import environments_using
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
     ProtonTemplate,
@@ -590,6 +591,17 @@ class SqlProtonTemplates:
                     f"The {ref.kind} template {ref.template_name} version "
                     f"{ref.major}.{ref.minor} is still being registered."
                 )
+            if ref.kind == "environment":
+                users = environments_using(
+                    conn, ref.account_id, ref.region, ref.template_name, ref.major, ref.minor
+                )
+                if users:
+                    raise ConflictException(
+                        f"The environment template {ref.template_name} version "
+                        f"{ref.major}.{ref.minor} is used by {len(users)} environment(s): "
+                        f"{', '.join(users[:10])}. Delete them or move them to another version "
+                        "first."
+                    )
             minors = _recommended_minors(
                 conn, ref.account_id, ref.region, ref.kind, ref.template_name
             )

@@ -55,6 +55,9 @@ __all__ = [
     "policy_tags",
     "policy_versions",
     "proton_account_settings",
+    "proton_deployment_outputs",
+    "proton_deployments",
+    "proton_environments",
     "proton_idempotency",
     "proton_tags",
     "proton_template_bundles",
@@ -776,4 +779,94 @@ instance_profile_tags = Table(
         ["instance_profiles.account_id", "instance_profiles.profile_name_key"],
         ondelete="CASCADE",
     ),
+)
+
+# --- Proton environments and deployments (migration 0008) -----------------------------------------
+
+# Environments (proton.md §2.5), unique by name per account and region. ``spec`` is the caller's
+# YAML; ``inputs`` the validated inputs with defaults (JSON text). The template version is the
+# one last deployed or being deployed. ``request_hash`` fingerprints the create request (§1.4).
+proton_environments = Table(
+    "proton_environments",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("description", String(500), nullable=True),
+    Column("template_name", String(100), nullable=False),
+    Column("template_major", Integer, nullable=False),
+    Column("template_minor", Integer, nullable=False),
+    Column("spec", String, nullable=True),
+    Column("inputs", String, nullable=False),
+    Column("deployment_status", String(32), nullable=False),
+    Column("deployment_status_message", String, nullable=True),
+    Column("proton_service_role_arn", String(2048), nullable=True),
+    Column("codebuild_role_arn", String(2048), nullable=True),
+    Column("component_role_arn", String(2048), nullable=True),
+    Column("environment_account_connection_id", String(36), nullable=True),
+    Column("provisioning", String(32), nullable=True),
+    Column("repository_provider", String(32), nullable=True),
+    Column("repository_name", String(100), nullable=True),
+    Column("repository_branch", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Column("last_deployment_attempted_at", UtcDateTime, nullable=False),
+    Column("last_deployment_succeeded_at", UtcDateTime, nullable=False),
+    Column("last_attempted_deployment_id", String(36), nullable=True),
+    Column("last_succeeded_deployment_id", String(36), nullable=True),
+    Index(None, "template_name", "template_major", "template_minor"),
+)
+
+# Deployments (proton.md §2.16): one per create/update/delete that provisions. ``action`` is
+# DEPLOY or DELETE, ``engine`` how it is provisioned (a manifest's rendering engine or
+# CUSTOMER_MANAGED); ``initial_state``/``target_state`` are the model's DeploymentState (JSON).
+proton_deployments = Table(
+    "proton_deployments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("region", String(32), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_arn", String(1024), nullable=False),
+    Column("target_created_at", UtcDateTime, nullable=False),
+    Column("environment_name", String(100), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("engine", String(32), nullable=False),
+    Column("deployment_status", String(32), nullable=False),
+    Column("deployment_status_message", String, nullable=True),
+    Column("initial_state", String, nullable=True),
+    Column("target_state", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("last_attempted_deployment_id", String(36), nullable=True),
+    Column("last_succeeded_deployment_id", String(36), nullable=True),
+    Index(None, "account_id", "region", "environment_name"),
+    Index(None, "deployment_status"),
+)
+
+# Outputs recorded by a deployment (NotifyResourceDeploymentStatusChange); a resource's outputs
+# are those of its last succeeded deployment (proton.md §2.15).
+proton_deployment_outputs = Table(
+    "proton_deployment_outputs",
+    metadata,
+    Column(
+        "deployment_id",
+        String(36),
+        ForeignKey("proton_deployments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("output_key", String(1024), primary_key=True),
+    Column("value_string", String(1024), nullable=False),
 )

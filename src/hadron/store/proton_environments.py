@@ -1,0 +1,674 @@
+"""The Proton environments repository: environments, their deployment records and the outputs
+deployments record, on SQLAlchemy Core.
+
+Layer 3 (store, edge). Spec: proton.md §2.5 (environments), §2.15 (outputs), §2.16
+(deployments), §1.4 (idempotent create and delete). Every public method is one transaction; the
+status rules come from the pure ``hadron.proton.deployments`` (one transition table) and are
+re-checked here, inside the transaction that writes, so two racing requests cannot both pass.
+
+A deployment's outputs are written while it runs (NotifyResourceDeploymentStatusChange); the
+environment's outputs are those of its last succeeded deployment. When a delete deployment
+completes, the environment, its deployment records and their outputs are removed (the ARN is
+remembered for 8 hours for idempotent delete retries).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
+
+from hadron.errors import (
+    ConflictException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+    ValidationError,
+)
+from hadron.proton import deployments as dep
+from hadron.store import transactions
+from hadron.store.proton_records import (
+    IDEMPOTENCY_WINDOW,
+    Deployment,
+    Environment,
+    NewDeployment,
+    RepositoryBranch,
+)
+from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
+from hadron.store.schema import (
+    proton_deployment_outputs,
+    proton_deployments,
+    proton_environments,
+    proton_template_versions,
+)
+
+__all__ = [
+    "MAX_OUTPUTS",
+    "SqlProtonEnvironments",
+    "deployment_arn",
+    "environment_arn",
+    "environment_missing",
+    "environments_using",
+]
+
+_E = proton_environments
+_D = proton_deployments
+_O = proton_deployment_outputs
+Tags = Sequence[tuple[str, str]]
+MAX_OUTPUTS: Final = 200
+"""Outputs one deployment may record (UNCONFIRMED: AWS documents no number; CloudFormation's
+per-stack limit is 200). More → ServiceQuotaExceededException."""
+_KIND = dep.ResourceKind.ENVIRONMENT
+
+
+def environment_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:aws:proton:{region}:{account_id}:environment/{name}"
+
+
+def deployment_arn(region: str, account_id: str, deployment_id: str) -> str:
+    return f"arn:aws:proton:{region}:{account_id}:deployment/{deployment_id}"
+
+
+def environment_missing(name: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The environment {name} was not found.")
+
+
+def _deployment_missing(deployment_id: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The deployment {deployment_id} was not found.")
+
+
+def _where(account_id: str, region: str, name: str) -> Any:
+    return and_(_E.c.account_id == account_id, _E.c.region == region, _E.c.name == name)
+
+
+def _environment(row: Row[Any]) -> Environment:
+    repository = None
+    if row.repository_provider is not None:
+        repository = RepositoryBranch(
+            row.repository_provider, row.repository_name, row.repository_branch
+        )
+    return Environment(
+        account_id=row.account_id,
+        region=row.region,
+        name=row.name,
+        description=row.description,
+        template_name=row.template_name,
+        template_major=row.template_major,
+        template_minor=row.template_minor,
+        spec=row.spec,
+        inputs=row.inputs,
+        deployment_status=row.deployment_status,
+        deployment_status_message=row.deployment_status_message,
+        proton_service_role_arn=row.proton_service_role_arn,
+        codebuild_role_arn=row.codebuild_role_arn,
+        component_role_arn=row.component_role_arn,
+        environment_account_connection_id=row.environment_account_connection_id,
+        provisioning=row.provisioning,
+        repository=repository,
+        created_at=row.created_at,
+        last_modified_at=row.last_modified_at,
+        last_deployment_attempted_at=row.last_deployment_attempted_at,
+        last_deployment_succeeded_at=row.last_deployment_succeeded_at,
+        last_attempted_deployment_id=row.last_attempted_deployment_id,
+        last_succeeded_deployment_id=row.last_succeeded_deployment_id,
+    )
+
+
+def _deployment(row: Row[Any]) -> Deployment:
+    return Deployment(
+        id=row.id,
+        account_id=row.account_id,
+        region=row.region,
+        target_type=row.target_type,
+        target_arn=row.target_arn,
+        target_created_at=row.target_created_at,
+        environment_name=row.environment_name,
+        action=row.action,
+        engine=row.engine,
+        deployment_status=row.deployment_status,
+        deployment_status_message=row.deployment_status_message,
+        initial_state=row.initial_state,
+        target_state=row.target_state,
+        created_at=row.created_at,
+        last_modified_at=row.last_modified_at,
+        completed_at=row.completed_at,
+        last_attempted_deployment_id=row.last_attempted_deployment_id,
+        last_succeeded_deployment_id=row.last_succeeded_deployment_id,
+    )
+
+
+def environments_using(conn: Connection, account_id: str, region: str, name: str,
+                       major: int, minor: int) -> list[str]:  # fmt: skip
+    """Names of the environments deployed (or being deployed) to a template version."""
+    rows = conn.execute(
+        select(_E.c.name)
+        .where(
+            _E.c.account_id == account_id,
+            _E.c.region == region,
+            _E.c.template_name == name,
+            _E.c.template_major == major,
+            _E.c.template_minor == minor,
+        )
+        .order_by(_E.c.name)
+    ).all()
+    return [r.name for r in rows]
+
+
+def _state(row: Row[Any]) -> str:
+    """The environment's current deployment state (the ``initialState`` of its next one)."""
+    return json.dumps(
+        {
+            "templateName": row.template_name,
+            "templateMajorVersion": str(row.template_major),
+            "templateMinorVersion": str(row.template_minor),
+            "spec": row.spec,
+            "inputs": json.loads(row.inputs),
+        },
+        sort_keys=True,
+    )
+
+
+def _insert_deployment(
+    conn: Connection, env: Row[Any], new: NewDeployment, initial: str | None, now: datetime
+) -> None:
+    status = dep.initial_status(dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY)
+    conn.execute(
+        _D.insert().values(
+            id=new.id,
+            account_id=env.account_id,
+            region=env.region,
+            target_type=_KIND.value,
+            target_arn=environment_arn(env.region, env.account_id, env.name),
+            target_created_at=env.created_at,
+            environment_name=env.name,
+            action=new.action,
+            engine=new.engine,
+            deployment_status=status.value,
+            deployment_status_message=None,
+            initial_state=initial,
+            target_state=new.target_state,
+            created_at=now,
+            last_modified_at=now,
+            completed_at=None,
+            last_attempted_deployment_id=env.last_attempted_deployment_id,
+            last_succeeded_deployment_id=env.last_succeeded_deployment_id,
+        )
+    )
+
+
+class SqlProtonEnvironments:
+    """Environment and deployment methods of the SQL store; mixed into ``SqlStore``."""
+
+    _engine: Engine
+
+    # --- template versions, as the environment handlers need them -------------------------------
+
+    def version_statuses(
+        self, account_id: str, region: str, kind: str, template_name: str
+    ) -> list[tuple[int, int, str]]:
+        """Every (major, minor, status) of a template."""
+        v = proton_template_versions.c
+        with transactions.read(self._engine) as conn:
+            rows = conn.execute(
+                select(v.major, v.minor, v.status).where(
+                    v.account_id == account_id,
+                    v.region == region,
+                    v.kind == kind,
+                    v.template_name == template_name,
+                )
+            ).all()
+        return [(int(r.major), int(r.minor), str(r.status)) for r in rows]
+
+    # --- environments --------------------------------------------------------------------------
+
+    def create_environment(
+        self,
+        values: Mapping[str, Any],
+        deployment: NewDeployment,
+        *,
+        tags: Tags,
+        now: datetime,
+        max_environments: int,
+    ) -> tuple[Environment, bool]:
+        """Insert an environment (``values``: its columns without timestamps and deployment
+        fields) with its first deployment; or, for an identical retry of an unmodified one,
+        return it. The flag says whether it was created."""
+        account_id, region, name = values["account_id"], values["region"], values["name"]
+        arn = environment_arn(region, account_id, name)
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is not None:
+                if row.request_hash != values["request_hash"]:
+                    raise ValidationError("Idempotent parameter mismatch")
+                if row.last_modified_at != row.created_at:
+                    raise ConflictException(
+                        f"The environment {name} already exists and was modified since it was "
+                        "created."
+                    )
+                return _environment(row), False
+            count = conn.execute(
+                select(func.count())
+                .select_from(_E)
+                .where(_E.c.account_id == account_id, _E.c.region == region)
+            ).scalar_one()
+            if count >= max_environments:
+                raise ServiceQuotaExceededException(
+                    f"You have reached the maximum number of environments ({max_environments}) "
+                    "in this account and region."
+                )
+            v = proton_template_versions.c
+            found = conn.execute(
+                select(v.status).where(
+                    v.account_id == account_id,
+                    v.region == region,
+                    v.kind == "environment",
+                    v.template_name == values["template_name"],
+                    v.major == values["template_major"],
+                    v.minor == values["template_minor"],
+                )
+            ).first()
+            if found is None:  # deleted since the handler looked
+                raise ResourceNotFoundException(
+                    f"The environment template {values['template_name']} version "
+                    f"{values['template_major']}.{values['template_minor']} was not found."
+                )
+            conn.execute(
+                _E.insert().values(
+                    **values,
+                    deployment_status=dep.DeploymentStatus.IN_PROGRESS.value,
+                    deployment_status_message=None,
+                    created_at=now,
+                    last_modified_at=now,
+                    last_deployment_attempted_at=now,
+                    last_deployment_succeeded_at=now,
+                    last_attempted_deployment_id=None,
+                    last_succeeded_deployment_id=None,
+                )
+            )
+            created = conn.execute(select(_E).where(_where(account_id, region, name))).one()
+            _insert_deployment(conn, created, deployment, None, now)
+            conn.execute(
+                update(_E)
+                .where(_where(account_id, region, name))
+                .values(last_attempted_deployment_id=deployment.id)
+            )
+            forget_resource(conn, account_id, arn, tombstone_at=None)
+            merge_tags(conn, account_id, arn, tags)
+            return _environment(
+                conn.execute(select(_E).where(_where(account_id, region, name))).one()
+            ), True
+
+    def environment_template(self, account: str, region: str, environment: str) -> str | None:
+        """The template of an existing environment (``RelatedTemplates`` for IAM keys)."""
+        with transactions.read(self._engine) as conn:
+            found = conn.execute(
+                select(_E.c.template_name).where(_where(account, region, environment))
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def service_template(self, account: str, region: str, service: str) -> str | None:
+        """Services do not exist yet: no template (the condition key is absent)."""
+        return None
+
+    def get_environment(self, account_id: str, region: str, name: str) -> Environment | None:
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+        return None if row is None else _environment(row)
+
+    def list_environments(
+        self,
+        account_id: str,
+        region: str,
+        templates: Sequence[tuple[str, int]] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[Environment]:
+        """Up to ``limit`` environments in name order after ``after``, optionally only those
+        of the given (template name, major version) pairs."""
+        query = select(_E).where(_E.c.account_id == account_id, _E.c.region == region)
+        if templates is not None:
+            query = query.where(
+                or_(
+                    *(
+                        and_(_E.c.template_name == t, _E.c.template_major == major)
+                        for t, major in templates
+                    )
+                )
+            )
+        if after is not None:
+            query = query.where(_E.c.name > after)
+        with transactions.read(self._engine) as conn:
+            rows = conn.execute(query.order_by(_E.c.name).limit(limit)).all()
+        return [_environment(r) for r in rows]
+
+    def update_environment(
+        self,
+        account_id: str,
+        region: str,
+        name: str,
+        *,
+        changes: Mapping[str, Any],
+        deployment: NewDeployment | None,
+        now: datetime,
+    ) -> Environment:
+        """Change an environment's columns; with ``deployment``, start it (the changes then
+        carry the target version, spec and inputs). Conflict while a deployment runs."""
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is None:
+                raise environment_missing(name)
+            dep.check_update(_KIND, name, dep.DeploymentStatus(row.deployment_status))
+            values: dict[str, Any] = {**changes, "last_modified_at": now}
+            if deployment is not None:
+                _insert_deployment(conn, row, deployment, _state(row), now)
+                values |= {
+                    "deployment_status": dep.step(
+                        dep.DeploymentStatus(row.deployment_status), dep.Event.DEPLOY
+                    ).value,
+                    "deployment_status_message": None,
+                    "last_deployment_attempted_at": now,
+                    "last_attempted_deployment_id": deployment.id,
+                }
+            conn.execute(update(_E).where(_where(account_id, region, name)).values(values))
+            return _environment(
+                conn.execute(select(_E).where(_where(account_id, region, name))).one()
+            )
+
+    def start_environment_delete(
+        self, account_id: str, region: str, name: str, deployment: NewDeployment, now: datetime
+    ) -> tuple[Environment, bool] | None:
+        """Start deleting an environment: ``(environment, True)``; a retry while it is being
+        deleted: ``(environment, False)``; ``None`` for a retry within 8 hours of completion."""
+        arn = environment_arn(region, account_id, name)
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is None:
+                when = deleted_at(conn, account_id, arn)
+                if when is not None and when > now - IDEMPOTENCY_WINDOW:
+                    return None
+                raise environment_missing(name)
+            decision = dep.check_delete(_KIND, name, dep.DeploymentStatus(row.deployment_status))
+            if decision is dep.DeleteDecision.ALREADY_DELETING:
+                return _environment(row), False
+            _insert_deployment(conn, row, deployment, _state(row), now)
+            conn.execute(
+                update(_E)
+                .where(_where(account_id, region, name))
+                .values(
+                    deployment_status=dep.step(
+                        dep.DeploymentStatus(row.deployment_status), dep.Event.DELETE
+                    ).value,
+                    deployment_status_message=None,
+                    last_deployment_attempted_at=now,
+                    last_attempted_deployment_id=deployment.id,
+                    last_modified_at=now,
+                )
+            )
+            return _environment(
+                conn.execute(select(_E).where(_where(account_id, region, name))).one()
+            ), True
+
+    def cancel_environment_deployment(
+        self, account_id: str, region: str, name: str, now: datetime
+    ) -> Environment:
+        """IN_PROGRESS → CANCELLING (environment and its deployment record)."""
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is None:
+                raise environment_missing(name)
+            status = dep.DeploymentStatus(row.deployment_status)
+            dep.check_cancel(_KIND, name, status)
+            new = dep.step(status, dep.Event.CANCEL).value
+            conn.execute(
+                update(_E)
+                .where(_where(account_id, region, name))
+                .values(deployment_status=new, last_modified_at=now)
+            )
+            conn.execute(
+                update(_D)
+                .where(_D.c.id == row.last_attempted_deployment_id)
+                .values(deployment_status=new, last_modified_at=now)
+            )
+            return _environment(
+                conn.execute(select(_E).where(_where(account_id, region, name))).one()
+            )
+
+    # --- deployments -----------------------------------------------------------------------------
+
+    def get_deployment(self, account_id: str, region: str, deployment_id: str) -> Deployment | None:
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(
+                select(_D).where(
+                    _D.c.id == deployment_id, _D.c.account_id == account_id, _D.c.region == region
+                )
+            ).first()
+        return None if row is None else _deployment(row)
+
+    def deployment_by_id(self, deployment_id: str) -> Deployment | None:
+        """A deployment in any account (for the provisioning worker)."""
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
+        return None if row is None else _deployment(row)
+
+    def list_deployments(
+        self,
+        account_id: str,
+        region: str,
+        environment_name: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Deployment]:
+        """Newest first; ``after`` is the (createdAt, id) of the last one of the previous page."""
+        query = select(_D).where(_D.c.account_id == account_id, _D.c.region == region)
+        if environment_name is not None:
+            query = query.where(_D.c.environment_name == environment_name)
+        if after is not None:
+            when, last_id = after
+            query = query.where(
+                or_(_D.c.created_at < when, and_(_D.c.created_at == when, _D.c.id < last_id))
+            )
+        with transactions.read(self._engine) as conn:
+            rows = conn.execute(
+                query.order_by(_D.c.created_at.desc(), _D.c.id.desc()).limit(limit)
+            ).all()
+        return [_deployment(r) for r in rows]
+
+    def delete_deployment(self, account_id: str, region: str, deployment_id: str) -> Deployment:
+        """Delete a finished deployment that is not its environment's latest attempted or
+        last succeeded one (proton.md §2.16, UNCONFIRMED)."""
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(
+                select(_D).where(
+                    _D.c.id == deployment_id, _D.c.account_id == account_id, _D.c.region == region
+                )
+            ).first()
+            if row is None:
+                raise _deployment_missing(deployment_id)
+            env = conn.execute(
+                select(_E).where(_where(account_id, region, row.environment_name))
+            ).first()
+            current = env is not None and deployment_id in (
+                env.last_attempted_deployment_id,
+                env.last_succeeded_deployment_id,
+            )
+            dep.check_deployment_deletable(
+                deployment_id, dep.DeploymentStatus(row.deployment_status), current
+            )
+            conn.execute(delete(_D).where(_D.c.id == deployment_id))
+            return _deployment(row)
+
+    def busy_deployments(self) -> list[Deployment]:
+        """Deployments of every account still running (for the worker's start)."""
+        busy = [s.value for s in dep.DeploymentStatus if dep.is_busy(s)]
+        with transactions.read(self._engine) as conn:
+            rows = conn.execute(
+                select(_D).where(_D.c.deployment_status.in_(busy)).order_by(_D.c.created_at)
+            ).all()
+        return [_deployment(r) for r in rows]
+
+    def finish_deployment(
+        self, deployment_id: str, event: dep.Event, message: str | None, now: datetime
+    ) -> Deployment | None:
+        """Apply ``event`` to a running deployment and its environment; ``None`` when the
+        deployment already finished (a callback got there first) or no longer exists."""
+        with transactions.write(self._engine) as conn:
+            return self._finish(conn, deployment_id, event, message, now)
+
+    def _finish(
+        self,
+        conn: Connection,
+        deployment_id: str,
+        event: dep.Event,
+        message: str | None,
+        now: datetime,
+    ) -> Deployment | None:
+        row = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
+        if row is None:
+            return None
+        status = dep.DeploymentStatus(row.deployment_status)
+        if (status, event) not in dep.TRANSITIONS:
+            return None
+        new = dep.step(status, event)
+        completed = now if dep.is_final(new) else None
+        conn.execute(
+            update(_D)
+            .where(_D.c.id == deployment_id)
+            .values(
+                deployment_status=new.value,
+                deployment_status_message=message,
+                last_modified_at=now,
+                completed_at=completed,
+            )
+        )
+        where = _where(row.account_id, row.region, row.environment_name)
+        env = conn.execute(select(_E).where(where)).first()
+        if env is not None and env.last_attempted_deployment_id == deployment_id:
+            if new is dep.DeploymentStatus.DELETE_COMPLETE:
+                arn = environment_arn(row.region, row.account_id, row.environment_name)
+                conn.execute(delete(_E).where(where))
+                conn.execute(
+                    delete(_D).where(
+                        _D.c.account_id == row.account_id,
+                        _D.c.region == row.region,
+                        _D.c.environment_name == row.environment_name,
+                    )
+                )
+                forget_resource(conn, row.account_id, arn, tombstone_at=now)
+            else:
+                values: dict[str, Any] = {
+                    "deployment_status": new.value,
+                    "deployment_status_message": message,
+                    "last_modified_at": now,
+                }
+                if new is dep.DeploymentStatus.SUCCEEDED:
+                    values |= {
+                        "last_succeeded_deployment_id": deployment_id,
+                        "last_deployment_succeeded_at": now,
+                    }
+                if new is dep.DeploymentStatus.CANCELLED and row.initial_state is not None:
+                    state = json.loads(row.initial_state)  # revert to the state before it
+                    values |= {
+                        "template_major": int(state["templateMajorVersion"]),
+                        "template_minor": int(state["templateMinorVersion"]),
+                        "spec": state.get("spec"),
+                        "inputs": json.dumps(state.get("inputs", {}), sort_keys=True),
+                    }
+                conn.execute(update(_E).where(where).values(values))
+        found = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
+        return None if found is None else _deployment(found)
+
+    # --- outputs -------------------------------------------------------------------------------
+
+    def record_outputs(
+        self, conn: Connection, deployment_id: str, outputs: Sequence[tuple[str, str]]
+    ) -> None:
+        """Add or replace outputs of a deployment (within the caller's transaction)."""
+        incoming = dict(outputs)
+        if not incoming:
+            return
+        existing = {
+            r.output_key
+            for r in conn.execute(
+                select(_O.c.output_key).where(_O.c.deployment_id == deployment_id)
+            ).all()
+        }
+        if len(existing | set(incoming)) > MAX_OUTPUTS:
+            raise ServiceQuotaExceededException(
+                f"outputs: a deployment can record at most {MAX_OUTPUTS} outputs."
+            )
+        conn.execute(
+            delete(_O).where(_O.c.deployment_id == deployment_id, _O.c.output_key.in_(incoming))
+        )
+        conn.execute(
+            _O.insert(),
+            [
+                {"deployment_id": deployment_id, "output_key": k, "value_string": v}
+                for k, v in incoming.items()
+            ],
+        )
+
+    def set_deployment_outputs(
+        self, deployment_id: str, outputs: Sequence[tuple[str, str]]
+    ) -> None:
+        with transactions.write(self._engine) as conn:
+            self.record_outputs(conn, deployment_id, outputs)
+
+    def notify_environment(
+        self,
+        account_id: str,
+        region: str,
+        name: str,
+        *,
+        status: str,
+        deployment_id: str | None,
+        outputs: Sequence[tuple[str, str]],
+        message: str | None,
+        now: datetime,
+    ) -> None:
+        """NotifyResourceDeploymentStatusChange for an environment: record outputs on its
+        running deployment and apply a reported final status."""
+        with transactions.write(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is None:
+                raise environment_missing(name)
+            event = dep.notify_event(dep.DeploymentStatus(row.deployment_status), status)
+            running = row.last_attempted_deployment_id
+            if deployment_id is not None and deployment_id != running:
+                raise ConflictException(
+                    f"The deployment {deployment_id} is not the deployment in progress of "
+                    f"environment {name}."
+                )
+            self.record_outputs(conn, running, outputs)
+            if event is not None:
+                self._finish(conn, running, event, message, now)
+
+    def outputs(
+        self, account_id: str, region: str, name: str, deployment_id: str | None
+    ) -> list[tuple[str, str]]:
+        """An environment's outputs (its last succeeded deployment's), or those a given
+        deployment of it recorded; in key order."""
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
+            if row is None:
+                raise environment_missing(name)
+            wanted = deployment_id or row.last_succeeded_deployment_id
+            if deployment_id is not None:
+                owner = conn.execute(
+                    select(_D.c.environment_name).where(
+                        _D.c.id == deployment_id,
+                        _D.c.account_id == account_id,
+                        _D.c.region == region,
+                    )
+                ).first()
+                if owner is None or owner.environment_name != name:
+                    raise _deployment_missing(deployment_id)
+            if wanted is None:
+                return []
+            rows = conn.execute(
+                select(_O.c.output_key, _O.c.value_string)
+                .where(_O.c.deployment_id == wanted)
+                .order_by(_O.c.output_key)
+            ).all()
+        return [(r.output_key, r.value_string) for r in rows]
