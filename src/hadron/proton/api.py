@@ -9,6 +9,8 @@ from __future__ import annotations
 from hadron.proton.account import AccountSettingsApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
+from hadron.proton.repositories import RepositoriesApi
+from hadron.proton.sync import SyncApi
 from hadron.proton.tagging import TaggingApi
 from hadron.proton.templates import TemplatesApi
 from hadron.proton.versions import RegistrationQueue, VersionsApi
@@ -27,6 +29,8 @@ class ProtonApi:
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
             AccountSettingsApi(store),
+            RepositoriesApi(store),
+            SyncApi(store),
         )
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:

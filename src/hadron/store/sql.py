@@ -20,6 +20,7 @@ from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_registrations import SqlProtonRegistrations
+from hadron.store.proton_repositories import SqlProtonRepositories
 from hadron.store.proton_tags import SqlProtonTags
 from hadron.store.proton_templates import SqlProtonTemplates
 from hadron.store.renames import SqlRenames
@@ -40,6 +41,7 @@ class SqlStore(
     SqlProtonTemplates,
     SqlProtonTags,
     SqlProtonRegistrations,
+    SqlProtonRepositories,
     SqlVpcEndpoints,
     SqlProfiles,
 ):
