@@ -553,6 +553,17 @@ def test_account_settings(server: Server) -> None:
     proton = server.client("proton")
     assert proton.get_account_settings()["accountSettings"] == {}
     role = f"arn:aws:iam::{server.account_id}:role/proton-pipelines"
+    repo = {"provider": "GITHUB", "name": "acme/infra", "branch": "main"}
+    with pytest.raises(ClientError) as unlinked:
+        proton.update_account_settings(pipelineServiceRoleArn=role,
+                                       pipelineProvisioningRepository=repo)  # fmt: skip
+    code, message, _ = _error(unlinked)
+    assert code == "ValidationException" and "acme/infra is not linked" in message
+    assert proton.get_account_settings()["accountSettings"] == {}
+    connection = (
+        f"arn:aws:codestar-connections:us-east-1:{server.account_id}:connection/{uuid.uuid4()}"
+    )
+    proton.create_repository(provider="GITHUB", name="acme/infra", connectionArn=connection)
     settings = proton.update_account_settings(
         pipelineServiceRoleArn=role,
         pipelineCodebuildRoleArn=role,
@@ -584,6 +595,7 @@ def test_account_settings(server: Server) -> None:
     assert cleared == {"pipelineCodebuildRoleArn": role}
     assert proton.get_account_settings()["accountSettings"] == cleared
     proton.update_account_settings(pipelineCodebuildRoleArn="")
+    proton.delete_repository(provider="GITHUB", name="acme/infra")
 
 
 def test_quotas_and_registration_resumes_after_restart(fresh_dir: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from hadron.store.proton_records import RepositoryBranch, VersionRef
 from .conftest import NOW
 
 REGION = "us-east-1"
+CONNECTION = "arn:aws:codestar-connections:us-east-1:111122223333:connection/c0ffee"
 
 
 def _template(store: SqlStore, account: str, name: str = "env", kind: str = "environment",
@@ -185,6 +186,16 @@ def test_account_settings(store: SqlStore, account: str) -> None:
     assert store.get_proton_account_settings(account, REGION).pipeline_service_role_arn is None
     role = f"arn:aws:iam::{account}:role/p"
     repo = RepositoryBranch("GITHUB", "o/r", "main")
+    with pytest.raises(ValidationError, match="GITHUB repository o/r is not linked"):
+        store.update_proton_account_settings(
+            account, REGION, service_role=role, codebuild_role=None, repository=repo,
+            delete_repository=False,
+        )  # fmt: skip
+    assert store.get_proton_account_settings(account, REGION).pipeline_service_role_arn is None
+    store.create_proton_repository(
+        account, REGION, "GITHUB", "o/r", connection_arn=CONNECTION, encryption_key=None,
+        tags=(), request_hash="h", now=NOW,
+    )  # fmt: skip
     got = store.update_proton_account_settings(
         account, REGION, service_role=role, codebuild_role=None, repository=repo,
         delete_repository=False,

@@ -2,9 +2,9 @@
 
 Layer: handlers (may use the store). Spec: proton.md §2.14. Settings are per account and region;
 an empty role ARN clears it; ``deletePipelineProvisioningRepository`` clears the repository and
-cannot be combined with a new one. The repository is stored and returned (with its ARN) but not
-checked against linked repositories yet: CreateRepository and repository sync arrive in a later
-slice, and nothing reads the setting before then.
+cannot be combined with a new one. The repository must be linked (CreateRepository; otherwise
+ValidationException naming ``pipelineProvisioningRepository``); a linked repository named here
+cannot be deleted while it is set.
 """
 
 from __future__ import annotations

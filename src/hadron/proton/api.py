@@ -11,6 +11,8 @@ from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
+from hadron.proton.repositories import RepositoriesApi
+from hadron.proton.sync import SyncApi
 from hadron.proton.tagging import TaggingApi
 from hadron.proton.templates import TemplatesApi
 from hadron.proton.versions import RegistrationQueue, VersionsApi
@@ -29,11 +31,13 @@ class ProtonApi:
     ) -> None:
         quotas = quotas or Quotas()
         self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi, ...] = (
+                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
             AccountSettingsApi(store),
+            RepositoriesApi(store),
+            SyncApi(store),
         )  # fmt: skip
         if deployments is not None:  # environments need the provisioning worker
             self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))

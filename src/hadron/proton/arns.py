@@ -17,6 +17,7 @@ __all__ = [
     "ProtonArn",
     "TemplateKind",
     "parse",
+    "repository_arn",
     "template_arn",
     "version_arn",
 ]
@@ -63,6 +64,11 @@ class ProtonArn:
 
 def template_arn(region: str, account_id: str, kind: TemplateKind, name: str) -> str:
     return f"arn:aws:proton:{region}:{account_id}:{kind}-template/{name}"
+
+
+def repository_arn(region: str, account_id: str, provider: str, name: str) -> str:
+    """A linked repository's ARN: the provider lower-cased, the name with its ``/``."""
+    return f"arn:aws:proton:{region}:{account_id}:repository/{provider.lower()}:{name}"
 
 
 def version_arn(template: str, major: int, minor: int) -> str:

@@ -24,6 +24,7 @@ from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
 from hadron.store.schema import (
     proton_account_settings,
     proton_environments,
+    proton_repositories,
     proton_tags,
     proton_template_versions,
     proton_templates,
@@ -140,9 +141,36 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
         query = select(e.name).where(
             e.account_id == ref.account_id, e.region == ref.region, e.name == ref.parts[0]
         )
+    elif ref.resource_type == "repository":
+        r = proton_repositories.c
+        query = select(r.name).where(
+            r.account_id == ref.account_id,
+            r.region == ref.region,
+            r.provider == ref.parts[0].upper(),
+            r.name == ref.parts[1],
+        )
     else:  # resource types of later slices
         return False
     return conn.execute(query).first() is not None
+
+
+def _require_linked_repository(
+    conn: Connection, account_id: str, region: str, repository: RepositoryBranch
+) -> None:
+    r = proton_repositories.c
+    found = conn.execute(
+        select(r.name).where(
+            r.account_id == account_id,
+            r.region == region,
+            r.provider == repository.provider,
+            r.name == repository.name,
+        )
+    ).first()
+    if found is None:
+        raise ValidationError(
+            f"pipelineProvisioningRepository: the {repository.provider} repository "
+            f"{repository.name} is not linked to AWS Proton; link it with CreateRepository first."
+        )
 
 
 def _missing(ref: ProtonArn) -> ResourceNotFoundException:
@@ -235,6 +263,7 @@ class SqlProtonTags:
                 values |= {"repository_provider": None, "repository_name": None,
                            "repository_branch": None}  # fmt: skip
             elif repository is not None:
+                _require_linked_repository(conn, account_id, region, repository)
                 values |= {"repository_provider": repository.provider,
                            "repository_name": repository.name,
                            "repository_branch": repository.branch}  # fmt: skip

@@ -37,6 +37,7 @@ from hadron.store.proton_records import (
     TemplateVersion,
     VersionRef,
 )
+from hadron.store.proton_repositories import template_sync_config_count
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.schema import (
     proton_idempotency,
@@ -348,6 +349,11 @@ class SqlProtonTemplates:
             if versions:
                 raise ConflictException(
                     f"The {kind} template {name} has {versions} version(s); delete them first."
+                )
+            if template_sync_config_count(conn, account_id, region, kind, name):
+                raise ConflictException(
+                    f"The {kind} template {name} has a template sync configuration; delete it "
+                    "first."
                 )
             conn.execute(delete(_T).where(_template_where(account_id, region, kind, name)))
             forget_resource(conn, account_id, arn, tombstone_at=now)

@@ -59,8 +59,11 @@ __all__ = [
     "proton_deployments",
     "proton_environments",
     "proton_idempotency",
+    "proton_repositories",
+    "proton_service_sync_configs",
     "proton_tags",
     "proton_template_bundles",
+    "proton_template_sync_configs",
     "proton_template_versions",
     "proton_templates",
     "proton_tombstones",
@@ -869,4 +872,68 @@ proton_deployment_outputs = Table(
     ),
     Column("output_key", String(1024), primary_key=True),
     Column("value_string", String(1024), nullable=False),
+)
+
+# --- Proton repositories and sync configurations (migration 0009) -------------------------------
+
+# Linked repositories, keyed by (provider, name) per account and region (proton.md §2.10).
+proton_repositories = Table(
+    "proton_repositories",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("provider", String(32), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("connection_arn", String(200), nullable=False),
+    Column("encryption_key", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One template sync configuration per template (§2.11); the template and repository are checked
+# by the store (a template or repository with a configuration cannot be deleted).
+proton_template_sync_configs = Table(
+    "proton_template_sync_configs",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("template_name", String(100), primary_key=True),
+    Column("repository_provider", String(32), nullable=False),
+    Column("repository_name", String(100), nullable=False),
+    Column("branch", String(200), nullable=False),
+    Column("subdirectory", String(4096), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('environment', 'service')", name="kind"),
+)
+
+# One service sync configuration per service (§2.12).
+proton_service_sync_configs = Table(
+    "proton_service_sync_configs",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("service_name", String(100), primary_key=True),
+    Column("repository_provider", String(32), nullable=False),
+    Column("repository_name", String(100), nullable=False),
+    Column("branch", String(200), nullable=False),
+    Column("file_path", String(4096), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
 )

@@ -21,6 +21,7 @@ from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
+from hadron.store.proton_repositories import SqlProtonRepositories
 from hadron.store.proton_tags import SqlProtonTags
 from hadron.store.proton_templates import SqlProtonTemplates
 from hadron.store.renames import SqlRenames
@@ -42,6 +43,7 @@ class SqlStore(
     SqlProtonTags,
     SqlProtonRegistrations,
     SqlProtonEnvironments,
+    SqlProtonRepositories,
     SqlVpcEndpoints,
     SqlProfiles,
 ):
