@@ -1,7 +1,7 @@
 """Proton resource-level permissions and condition keys, black-box against a real server.
 
-Proton operations are not served yet: an authorized request answers 501 ``NotImplemented``, a
-refused one ``AccessDeniedException``.
+An authorized request reaches the operation (its answer, or 501 ``NotImplemented`` for the
+operations not served yet); a refused one answers ``AccessDeniedException``.
 """
 
 from __future__ import annotations
