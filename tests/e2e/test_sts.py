@@ -144,6 +144,41 @@ def test_aws_cli_profile_with_role_arn_and_source_profile(server: Server) -> Non
     )
 
 
+def test_aws_cli_profile_with_role_arn_and_credential_source(server: Server) -> None:
+    """``credential_source = Environment``: the source credentials come from the environment.
+
+    The profile is named with ``--profile`` (botocore's environment provider would otherwise win
+    over the profile, as it does against AWS)."""
+    role_arn = _role(server, _trust(server.account_id))
+    generated = (server.data_dir / "aws" / "config").read_text()
+    config = server.data_dir / "aws" / "config-credential-source"
+    config.write_text(
+        generated + f"\n[profile from-env]\nrole_arn = {role_arn}\n"
+        "credential_source = Environment\nrole_session_name = env-source\n"
+        f"region = us-east-1\nendpoint_url = {server.endpoint}\nca_bundle = {server.ca}\n"
+    )
+    akid, secret = server.credentials()
+    env = server.aws_env | {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(server.data_dir / "aws" / "no-such-file"),
+        "AWS_ACCESS_KEY_ID": akid,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    out = subprocess.run(
+        [AWS, "sts", "get-caller-identity", "--output", "json", "--profile", "from-env"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    role_name = role_arn.rsplit("/", 1)[-1]
+    assert json.loads(out.stdout)["Arn"] == (
+        f"arn:aws:sts::{server.account_id}:assumed-role/{role_name}/env-source"
+    )
+
+
 def test_profile_external_id_is_required_and_checked(server: Server) -> None:
     role_arn = _role(
         server, _trust(server.account_id, {"StringEquals": {"sts:ExternalId": "partner-7"}})
