@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from hadron import cli
 from hadron.proton.deployments import CANCELLED_MESSAGE, RECOVERY_MESSAGE
@@ -645,3 +645,64 @@ def test_serve_refuses_a_non_positive_build_timeout(fresh_dir: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2 and "--proton-build-timeout" in done.stderr
     assert not fresh_dir.exists()
+
+
+def test_self_managed_environment_needs_a_linked_repository(server: Server, tmp_path: Path) -> None:
+    """A Terraform (self-managed) environment names a linked repository; its deployment fails
+    saying the engine is not available; the repository cannot be unlinked while in use."""
+    proton = server.client("proton")
+    manifest = json.dumps(
+        {
+            "infrastructure": {
+                "templates": [
+                    {"file": "*", "rendering_engine": "hcl", "template_language": "terraform"}
+                ]
+            }
+        }
+    )
+    files = {
+        k: v
+        for k, v in _files(manifest).items()
+        if not k.startswith("infrastructure/") or k == "infrastructure/manifest.yaml"
+    }
+    files["infrastructure/main.tf"] = b'variable "environment" {}\n'
+    template = _publish(server, tmp_path, files)
+    repo_name = f"octo/{_name('infra')}"
+    repository = {"provider": "GITHUB", "name": repo_name, "branch": "main"}
+    name = _name("env")
+    request = {
+        "name": name,
+        "templateName": template,
+        "templateMajorVersion": "1",
+        "spec": SPEC,
+        "provisioningRepository": repository,
+    }
+    with pytest.raises(ClientError) as info:
+        proton.create_environment(**request)
+    code, message = _error(info)
+    assert code == "ValidationException"
+    assert message.startswith("provisioningRepository: the GITHUB repository")
+    assert "not linked" in message
+    with pytest.raises(ClientError) as info:
+        proton.get_environment(name=name)
+    assert _error(info)[0] == "ResourceNotFoundException"
+
+    connection = f"arn:aws:codestar-connections:us-east-1:{server.account_id}:connection/abc"
+    proton.create_repository(provider="GITHUB", name=repo_name, connectionArn=connection)
+    proton.create_environment(**request)
+    with pytest.raises(WaiterError):
+        proton.get_waiter("environment_deployed").wait(name=name, WaiterConfig=FAST)
+    env = proton.get_environment(name=name)["environment"]
+    assert env["deploymentStatus"] == "FAILED"
+    assert "Self-managed provisioning" in env["deploymentStatusMessage"]
+    assert env["provisioningRepository"]["name"] == repo_name
+    with pytest.raises(ClientError) as info:
+        proton.delete_repository(provider="GITHUB", name=repo_name)
+    code, message = _error(info)
+    assert code == "ConflictException"
+    assert f"environment {name} (provisioningRepository)" in message
+    proton.delete_environment(name=name)
+    _gone(proton, name)
+    assert proton.delete_repository(provider="GITHUB", name=repo_name)["repository"]["name"] == (
+        repo_name
+    )

@@ -202,11 +202,19 @@ class EnvironmentsApi:
             raise environment_missing(name)
         return env
 
-    @staticmethod
-    def _repository(params: Mapping[str, Any]) -> dict[str, Any]:
+    def _repository(self, call: ProtonCall, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The columns of a ``provisioningRepository``, which must be a linked repository."""
         repo = params.get("provisioningRepository")
         if repo is None:
             return {}
+        account, region = call.principal.account_id, call.region
+        if not self._store.proton_repository_linked(
+            account, region, repo["provider"], repo["name"]
+        ):
+            raise ValidationError(
+                f"provisioningRepository: the {repo['provider']} repository {repo['name']} is not "
+                "linked to AWS Proton; link it with CreateRepository first."
+            )
         return {
             "repository_provider": repo["provider"],
             "repository_name": repo["name"],
@@ -257,7 +265,7 @@ class EnvironmentsApi:
             "component_role_arn": p.get("componentRoleArn"),
             "environment_account_connection_id": None,
             "provisioning": None,
-            **self._repository(p),
+            **self._repository(call, p),
             "request_hash": request_hash(p),
         }
         engine = version_engine(self._store, ref, template.provisioning)
@@ -314,7 +322,7 @@ class EnvironmentsApi:
         ):
             if p.get(field) is not None:
                 changes[column] = p[field]
-        changes |= self._repository(p)
+        changes |= self._repository(call, p)
         account, region = call.principal.account_id, call.region
         template = self._store.get_proton_template(account, region, "environment",
                                                    env.template_name)  # fmt: skip

@@ -31,6 +31,7 @@ from hadron.store.proton_records import IDEMPOTENCY_WINDOW
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.schema import (
     proton_account_settings,
+    proton_environments,
     proton_repositories,
     proton_service_sync_configs,
     proton_template_sync_configs,
@@ -204,6 +205,18 @@ def _repository_users(
         .order_by(_SS.c.service_name)
     ).scalars()
     users += [f"the service sync configuration of service {n}" for n in services]
+    e = proton_environments.c
+    environments = conn.execute(
+        select(e.name)
+        .where(
+            e.account_id == account_id,
+            e.region == region,
+            e.repository_provider == provider,
+            e.repository_name == name,
+        )
+        .order_by(e.name)
+    ).scalars()
+    users += [f"environment {n} (provisioningRepository)" for n in environments]
     s = proton_account_settings.c
     pipeline = conn.execute(
         select(s.account_id).where(
