@@ -37,6 +37,7 @@ from hadron.store.proton_records import (
     RepositoryBranch,
 )
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
+from hadron.store.proton_targets import FINISHERS
 from hadron.store.schema import (
     proton_deployment_outputs,
     proton_deployments,
@@ -196,6 +197,56 @@ def _insert_deployment(
             last_succeeded_deployment_id=env.last_succeeded_deployment_id,
         )
     )
+
+
+def _finish_environment(
+    conn: Connection,
+    row: Row[Any],
+    new: dep.DeploymentStatus,
+    message: str | None,
+    now: datetime,
+) -> None:
+    """Apply a finished environment deployment (``row``, already moved to ``new``) to its
+    environment: its status, or, on DELETE_COMPLETE, its removal."""
+    deployment_id = row.id
+    where = _where(row.account_id, row.region, row.environment_name)
+    env = conn.execute(select(_E).where(where)).first()
+    if env is not None and env.last_attempted_deployment_id == deployment_id:
+        if new is dep.DeploymentStatus.DELETE_COMPLETE:
+            arn = environment_arn(row.region, row.account_id, row.environment_name)
+            conn.execute(delete(_E).where(where))
+            conn.execute(
+                delete(_D).where(
+                    _D.c.account_id == row.account_id,
+                    _D.c.region == row.region,
+                    _D.c.environment_name == row.environment_name,
+                    _D.c.target_type == _KIND.value,
+                )
+            )
+            forget_resource(conn, row.account_id, arn, tombstone_at=now)
+        else:
+            values: dict[str, Any] = {
+                "deployment_status": new.value,
+                "deployment_status_message": message,
+                "last_modified_at": now,
+            }
+            if new is dep.DeploymentStatus.SUCCEEDED:
+                values |= {
+                    "last_succeeded_deployment_id": deployment_id,
+                    "last_deployment_succeeded_at": now,
+                }
+            if new is dep.DeploymentStatus.CANCELLED and row.initial_state is not None:
+                state = json.loads(row.initial_state)  # revert to the state before it
+                values |= {
+                    "template_major": int(state["templateMajorVersion"]),
+                    "template_minor": int(state["templateMinorVersion"]),
+                    "spec": state.get("spec"),
+                    "inputs": json.dumps(state.get("inputs", {}), sort_keys=True),
+                }
+            conn.execute(update(_E).where(where).values(values))
+
+
+FINISHERS[_KIND.value] = _finish_environment
 
 
 class SqlProtonEnvironments:
@@ -542,40 +593,7 @@ class SqlProtonEnvironments:
                 completed_at=completed,
             )
         )
-        where = _where(row.account_id, row.region, row.environment_name)
-        env = conn.execute(select(_E).where(where)).first()
-        if env is not None and env.last_attempted_deployment_id == deployment_id:
-            if new is dep.DeploymentStatus.DELETE_COMPLETE:
-                arn = environment_arn(row.region, row.account_id, row.environment_name)
-                conn.execute(delete(_E).where(where))
-                conn.execute(
-                    delete(_D).where(
-                        _D.c.account_id == row.account_id,
-                        _D.c.region == row.region,
-                        _D.c.environment_name == row.environment_name,
-                    )
-                )
-                forget_resource(conn, row.account_id, arn, tombstone_at=now)
-            else:
-                values: dict[str, Any] = {
-                    "deployment_status": new.value,
-                    "deployment_status_message": message,
-                    "last_modified_at": now,
-                }
-                if new is dep.DeploymentStatus.SUCCEEDED:
-                    values |= {
-                        "last_succeeded_deployment_id": deployment_id,
-                        "last_deployment_succeeded_at": now,
-                    }
-                if new is dep.DeploymentStatus.CANCELLED and row.initial_state is not None:
-                    state = json.loads(row.initial_state)  # revert to the state before it
-                    values |= {
-                        "template_major": int(state["templateMajorVersion"]),
-                        "template_minor": int(state["templateMinorVersion"]),
-                        "spec": state.get("spec"),
-                        "inputs": json.dumps(state.get("inputs", {}), sort_keys=True),
-                    }
-                conn.execute(update(_E).where(where).values(values))
+        FINISHERS[row.target_type](conn, row, new, message, now)
         found = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
         return None if found is None else _deployment(found)
 

@@ -1,0 +1,27 @@
+"""What a finished deployment does to its target resource, per target type.
+
+Layer 3 (store). A deployment record names its target (``target_type``: ENVIRONMENT,
+SERVICE_INSTANCE, SERVICE_PIPELINE or COMPONENT). When the shared deployment code in
+``hadron.store.proton_environments`` moves a deployment to a new status, it calls the finisher
+registered here for the target type, inside the same transaction, so the target's status (or its
+removal on DELETE_COMPLETE) and the deployment record never disagree. Each target's store module
+registers its own finisher when it is imported (``hadron.store.sql`` imports them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from hadron.proton.deployments import DeploymentStatus
+
+__all__ = ["FINISHERS", "Finisher"]
+
+Finisher = Callable[[Connection, Row[Any], DeploymentStatus, str | None, datetime], None]
+"""(connection, the deployment row as it was before this step, its new status, the message,
+now) → None. Called only when the deployment actually moved."""
+
+FINISHERS: dict[str, Finisher] = {}
