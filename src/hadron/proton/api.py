@@ -9,6 +9,7 @@ from __future__ import annotations
 from hadron.proton.account import AccountSettingsApi
 from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
+from hadron.proton.overview import OverviewApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
 from hadron.proton.repositories import RepositoriesApi
@@ -31,13 +32,15 @@ class ProtonApi:
     ) -> None:
         quotas = quotas or Quotas()
         self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi, ...] = (
+                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi
+                           | OverviewApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
             AccountSettingsApi(store),
             RepositoriesApi(store),
             SyncApi(store),
+            OverviewApi(store),
         )  # fmt: skip
         if deployments is not None:  # environments need the provisioning worker
             self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
