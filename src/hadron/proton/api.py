@@ -7,6 +7,7 @@ Layer: handlers. ``hadron.cli`` builds one :class:`ProtonApi` and passes
 from __future__ import annotations
 
 from hadron.proton.account import AccountSettingsApi
+from hadron.proton.connections import ConnectionsApi
 from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
 from hadron.proton.params import ProtonHandler
@@ -31,13 +32,15 @@ class ProtonApi:
     ) -> None:
         quotas = quotas or Quotas()
         self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi, ...] = (
+                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi
+                           | ConnectionsApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
             AccountSettingsApi(store),
             RepositoriesApi(store),
             SyncApi(store),
+            ConnectionsApi(store, quotas),
         )  # fmt: skip
         if deployments is not None:  # environments need the provisioning worker
             self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
