@@ -257,16 +257,21 @@ def test_error_paths(world: Server) -> None:
 
 def test_identity_policy_governs_accept_in_the_management_account(world: Server) -> None:
     """Accept/Reject from the management account are authorized by the caller's identity
-    policy on the connection's id (Hadron builds the resource ARN in the caller's account)."""
+    policy alone, on the connection's own ARN (in the environment account)."""
     server = world
     iam = server.client("iam")
     user = _name("reader")
     iam.create_user(UserName=user)
-    iam.put_user_policy(
-        UserName=user, PolicyName="read",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "proton:Get*", "Resource": "*"}]}),
-    )  # fmt: skip
+
+    def allow(action: str, resource: str) -> None:
+        statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        iam.put_user_policy(
+            UserName=user, PolicyName=action.replace(":", "-").replace("*", "all"),
+            PolicyDocument=json.dumps(document),
+        )  # fmt: skip
+
+    allow("proton:Get*", "*")
     key = iam.create_access_key(UserName=user)["AccessKey"]
     reader = boto3.Session(
         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
@@ -286,6 +291,14 @@ def test_identity_policy_governs_accept_in_the_management_account(world: Server)
             reader.accept_environment_account_connection(id=pending["id"])
         code, message = _error(info)
         assert code == "AccessDeniedException"
-        assert "proton:AcceptEnvironmentAccountConnection" in message
+        assert f"proton:AcceptEnvironmentAccountConnection on resource: {pending['arn']}" in (
+            message
+        )
+        allow(
+            "proton:AcceptEnvironmentAccountConnection",
+            f"arn:aws:proton:us-east-1:{ENV_ACCOUNT}:environment-account-connection/*",
+        )
+        accepted = reader.accept_environment_account_connection(id=pending["id"])
+        assert accepted["environmentAccountConnection"]["status"] == "CONNECTED"
     finally:
         env_proton.delete_environment_account_connection(id=pending["id"])

@@ -249,6 +249,14 @@ class SqlProtonConnections:
             row = _row(conn, connection_id)
         return None if row is None else _connection(row)
 
+    def connection_account(self, region: str, connection_id: str) -> str | None:
+        """The environment account that owns a connection's ARN (for IAM resource ARNs)."""
+        with transactions.read(self._engine) as conn:
+            found = conn.execute(
+                select(_C.c.account_id).where(_C.c.id == connection_id, _C.c.region == region)
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
+
     def set_connection_status(
         self, connection_id: str, management_account_id: str, region: str, status: str,
         now: datetime,
