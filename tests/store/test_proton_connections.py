@@ -286,3 +286,9 @@ def test_an_environment_without_a_connection_cannot_move_onto_one(
         envs.update(
             _call(MGMT, name="plain", deploymentType="NONE", environmentAccountConnectionId=c["id"])
         )
+
+
+def test_the_quota_is_positive() -> None:
+    assert Quotas().account_connections == 5  # AWS's default (proton.md §9)
+    with pytest.raises(ValueError, match="positive"):
+        Quotas(account_connections=0)

@@ -12,7 +12,7 @@ Provisioning engine of a version (from its registered bundle): ``codebuild`` (ru
 only CodeBuild provisioning runs; the other deployments fail with a message naming the engine.
 A CUSTOMER_MANAGED template's environments are "imported": their spec values become their
 outputs. An environment may be provisioned in another account through an environment account
-connection (``environmentAccountConnectionId``; the rules are ``hadron.proton.connections``'):
+connection (``environmentAccountConnectionId``; the rules are in ``hadron.proton.connections``):
 it then carries the connection's id, its ``environmentAccountId`` and the connection's
 ``componentRoleArn``, and takes no role ARNs of its own.
 """
