@@ -22,6 +22,7 @@ from hadron.proton.deployments import Event
 from hadron.proton.environments import EnvironmentsApi
 from hadron.proton.quotas import Quotas
 from hadron.store import SqlStore
+from hadron.store.proton_records import NewDeployment
 from hadron.types import Principal
 from tests.proton.bundles import example_files, tar_gz
 
@@ -292,3 +293,21 @@ def test_the_quota_is_positive() -> None:
     assert Quotas().account_connections == 5  # AWS's default (proton.md §9)
     with pytest.raises(ValueError, match="positive"):
         Quotas(account_connections=0)
+
+
+def test_the_store_rechecks_the_connection_when_it_writes(
+    api: ConnectionsApi, envs: EnvironmentsApi, store: SqlStore
+) -> None:
+    """A connection rejected between a handler's check and its write refuses the write."""
+    c = _create(api)
+    values = {
+        "account_id": MGMT, "region": REGION, "name": "prod", "description": None,
+        "template_name": "env", "template_major": 1, "template_minor": 0, "spec": "s",
+        "inputs": "{}", "proton_service_role_arn": None, "codebuild_role_arn": None,
+        "component_role_arn": None, "environment_account_connection_id": c["id"],
+        "environment_account_id": ENV, "provisioning": None, "request_hash": "h",
+    }  # fmt: skip
+    deployment = NewDeployment("d1", "DEPLOY", "codebuild", "{}")
+    with pytest.raises(ValidationError, match=f"{c['id']} is not a CONNECTED connection"):
+        store.create_environment(values, deployment, tags=(), now=NOW, max_environments=10)
+    assert store.get_environment(MGMT, REGION, "prod") is None
