@@ -303,6 +303,24 @@ class Related:
     def service_template(self, account: str, region: str, service: str) -> str | None:
         return {"web": "fargate"}.get(service)
 
+    def connection_account(self, region: str, connection_id: str) -> str | None:
+        return {"a1b2": "210987654321"}.get(connection_id)
+
+
+def test_connection_arn_is_in_its_environment_account() -> None:
+    """Accepted from the management account, a connection is still named by its own ARN."""
+    for operation in ("AcceptEnvironmentAccountConnection", "GetEnvironmentAccountConnection"):
+        found = authorization(
+            "proton", operation, {"id": "a1b2"}, account=ACCT, region=REGION, related=Related()
+        )
+        assert found.resources == (
+            f"arn:aws:proton:{REGION}:210987654321:environment-account-connection/a1b2",
+        )
+        unknown = authorization(
+            "proton", operation, {"id": "ffff"}, account=ACCT, region=REGION, related=Related()
+        )
+        assert unknown.resources == (f"{PFX}environment-account-connection/ffff",)
+
 
 @pytest.mark.parametrize(
     ("operation", "params", "key", "template"),

@@ -120,11 +120,15 @@ class Entry:
 
 
 class RelatedTemplates(Protocol):
-    """Looks up the template of an existing environment / service (names, ``None`` if absent)."""
+    """Looks up the template of an existing environment / service (names, ``None`` if absent),
+    and the account that owns an environment account connection's ARN (its environment
+    account, which may not be the caller's: the management account accepts and rejects it)."""
 
     def environment_template(self, account: str, region: str, environment: str) -> str | None: ...
 
     def service_template(self, account: str, region: str, service: str) -> str | None: ...
+
+    def connection_account(self, region: str, connection_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,10 +165,22 @@ def _arn(resource_type: str, values: Sequence[str], account: str, region: str) -
 
 
 def _resources(
-    found: Entry, params: Mapping[str, Any], account: str, region: str
+    found: Entry,
+    params: Mapping[str, Any],
+    account: str,
+    region: str,
+    related: RelatedTemplates | None = None,
 ) -> tuple[str, ...]:
     out: list[str] = []
     for res in found.resources:
+        if res.type == "environment-account-connection" and related is not None:
+            # The connection's ARN is in its environment account, also when the management
+            # account accepts, rejects or reads it (proton.md §2.1); unknown ids: the caller's.
+            value = _text(params.get(res.params[0]))
+            owner = None if value is None else related.connection_account(region, value)
+            if value is not None and owner is not None:
+                out.append(_arn(res.type, (value,), owner, region))
+                continue
         if res.type == ARN_PARAM:
             value = _text(params.get(res.params[0]))
             if value is not None:
@@ -282,4 +294,4 @@ def authorization(
         template = _template_value(found.template, params, account, region, related)
         if template is not None:
             context[found.template.key] = template
-    return Authorization(found.action, _resources(found, params, account, region), context)
+    return Authorization(found.action, _resources(found, params, account, region, related), context)

@@ -6,7 +6,10 @@ Layer: handlers. ``hadron.cli`` builds one :class:`ProtonApi` and passes
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from hadron.proton.account import AccountSettingsApi
+from hadron.proton.connections import ConnectionsApi
 from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
 from hadron.proton.overview import OverviewApi
@@ -22,6 +25,12 @@ from hadron.store import SqlStore
 __all__ = ["ProtonApi"]
 
 
+class _Part(Protocol):
+    """One group of handlers (templates, environments, ...)."""
+
+    def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]: ...
+
+
 class ProtonApi:
     def __init__(
         self,
@@ -31,9 +40,7 @@ class ProtonApi:
         deployments: DeploymentQueue | None = None,
     ) -> None:
         quotas = quotas or Quotas()
-        self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi
-                           | OverviewApi, ...] = (
+        self._parts: tuple[_Part, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
@@ -41,7 +48,8 @@ class ProtonApi:
             RepositoriesApi(store),
             SyncApi(store),
             OverviewApi(store),
-        )  # fmt: skip
+            ConnectionsApi(store, quotas),
+        )
         if deployments is not None:  # environments need the provisioning worker
             self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
 

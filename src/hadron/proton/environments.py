@@ -11,7 +11,10 @@ Provisioning engine of a version (from its registered bundle): ``codebuild`` (ru
 ``cloudformation`` (AWS-managed) and ``terraform`` (self-managed) are accepted and stored, but
 only CodeBuild provisioning runs; the other deployments fail with a message naming the engine.
 A CUSTOMER_MANAGED template's environments are "imported": their spec values become their
-outputs. Environment account connections are not supported yet (ValidationException).
+outputs. An environment may be provisioned in another account through an environment account
+connection (``environmentAccountConnectionId``; the rules are in ``hadron.proton.connections``):
+it then carries the connection's id, its ``environmentAccountId`` and the connection's
+``componentRoleArn``, and takes no role ARNs of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Final, Protocol
 
 from hadron.errors import ResourceNotFoundException, ValidationError
 from hadron.proton import deployments as dep
+from hadron.proton.connections import check_connection_roles, environment_connection
 from hadron.proton.paging import decode_token, encode_token, max_results
 from hadron.proton.params import ProtonCall, ProtonHandler, request_hash, tags, version_part
 from hadron.proton.quotas import Quotas
@@ -30,7 +34,12 @@ from hadron.proton.registration import check_bundle
 from hadron.proton.specs import parse_environment_spec, thaw, validate_inputs
 from hadron.store import SqlStore
 from hadron.store.proton_environments import environment_arn, environment_missing
-from hadron.store.proton_records import Environment, NewDeployment, VersionRef
+from hadron.store.proton_records import (
+    Environment,
+    EnvironmentAccountConnection,
+    NewDeployment,
+    VersionRef,
+)
 from hadron.store.proton_templates import template_missing, version_missing
 
 __all__ = [
@@ -43,10 +52,7 @@ __all__ = [
 
 Result = dict[str, Any]
 CUSTOMER_MANAGED: Final = "CUSTOMER_MANAGED"
-_EAC_UNSUPPORTED = (
-    "environmentAccountConnectionId: environment account connections are not supported by "
-    "Hadron yet; provision the environment in this account."
-)
+_OWN_ROLES = ("protonServiceRoleArn", "codebuildRoleArn", "componentRoleArn")
 
 
 class DeploymentQueue(Protocol):
@@ -78,6 +84,7 @@ def environment_result(env: Environment, *, summary: bool = False) -> Result:
         "protonServiceRoleArn": env.proton_service_role_arn,
         "componentRoleArn": env.component_role_arn,
         "environmentAccountConnectionId": env.environment_account_connection_id,
+        "environmentAccountId": env.environment_account_id,
         "provisioning": env.provisioning,
         "lastAttemptedDeploymentId": env.last_attempted_deployment_id,
         "lastSucceededDeploymentId": env.last_succeeded_deployment_id,
@@ -144,6 +151,16 @@ def _check_roles(engine: str, values: Mapping[str, Any]) -> None:
             "protonServiceRoleArn: is required for an environment template version that uses "
             "AWS-managed (CloudFormation) provisioning."
         )
+
+
+def _no_own_roles(params: Mapping[str, Any], why: str) -> None:
+    """An environment provisioned through a connection uses the connection's roles."""
+    for field in _OWN_ROLES:
+        if params.get(field):
+            raise ValidationError(
+                f"{field}: cannot be given {why}; the environment account connection's roles "
+                "are used (set them with UpdateEnvironmentAccountConnection)."
+            )
 
 
 def _state(template: str, version: dep.VersionRef, spec: str | None, inputs: Any) -> str:
@@ -221,6 +238,39 @@ class EnvironmentsApi:
             "repository_branch": repo["branch"],
         }
 
+    def _update_connection(
+        self, call: ProtonCall, env: Environment
+    ) -> EnvironmentAccountConnection | None:
+        """The connection an update provisions through: a new one given (which must connect the
+        same environment account), else the environment's current one (None if deleted)."""
+        p = call.params
+        given = p.get("environmentAccountConnectionId")
+        current = env.environment_account_connection_id
+        if current is None:
+            if given:
+                raise ValidationError(
+                    f"environmentAccountConnectionId: the environment {env.name} was not created "
+                    "with an environment account connection, so it cannot be moved onto one."
+                )
+            return None
+        _no_own_roles(p, f"for environment {env.name}, which uses an environment account "
+                         "connection")  # fmt: skip
+        if given:
+            return environment_connection(self._store, call, env.name, given, env)
+        return self._store.get_connection(current)
+
+    @staticmethod
+    def _check_update_roles(
+        engine: str,
+        env: Environment,
+        connection: EnvironmentAccountConnection | None,
+        merged: Mapping[str, Any],
+    ) -> None:
+        if env.environment_account_connection_id is None:
+            _check_roles(engine, merged)
+        elif connection is not None:  # a deleted connection fails the deployment instead
+            check_connection_roles(engine, connection)
+
     @staticmethod
     def _not_found_version(template: str, exc: ResourceNotFoundException, major: str,
                            minor: str | None) -> ResourceNotFoundException:  # fmt: skip
@@ -234,8 +284,12 @@ class EnvironmentsApi:
         p = call.params
         account, region = call.principal.account_id, call.region
         template_name = p["templateName"]
+        connection = None
         if p.get("environmentAccountConnectionId"):
-            raise ValidationError(_EAC_UNSUPPORTED)
+            _no_own_roles(p, "with environmentAccountConnectionId")
+            connection = environment_connection(
+                self._store, call, p["name"], p["environmentAccountConnectionId"]
+            )
         template = self._store.get_proton_template(account, region, "environment", template_name)
         if template is None:
             raise template_missing("environment", template_name)
@@ -269,7 +323,19 @@ class EnvironmentsApi:
             "request_hash": request_hash(p),
         }
         engine = version_engine(self._store, ref, template.provisioning)
-        _check_roles(engine, values)
+        if connection is None:
+            _check_roles(engine, values)
+        else:
+            if values.get("repository_provider") is not None:
+                raise ValidationError(
+                    "provisioningRepository: cannot be given with environmentAccountConnectionId."
+                )
+            check_connection_roles(engine, connection)
+            values |= {
+                "environment_account_connection_id": connection.id,
+                "environment_account_id": connection.account_id,
+                "component_role_arn": connection.component_role_arn,
+            }
         if engine == CUSTOMER_MANAGED:
             values["provisioning"] = CUSTOMER_MANAGED
         deployment = NewDeployment(
@@ -295,9 +361,8 @@ class EnvironmentsApi:
     def update(self, call: ProtonCall) -> Result:
         p = call.params
         name = p["name"]
-        if p.get("environmentAccountConnectionId"):
-            raise ValidationError(_EAC_UNSUPPORTED)
         env = self._found(call, name)
+        connection = self._update_connection(call, env)
         kind = dep.DeploymentType(p["deploymentType"])
         dep.check_update(dep.ResourceKind.ENVIRONMENT, name, dep.DeploymentStatus(
             env.deployment_status))  # fmt: skip
@@ -323,6 +388,11 @@ class EnvironmentsApi:
             if p.get(field) is not None:
                 changes[column] = p[field]
         changes |= self._repository(call, p)
+        if connection is not None and p.get("environmentAccountConnectionId"):
+            changes |= {
+                "environment_account_connection_id": connection.id,
+                "component_role_arn": connection.component_role_arn,
+            }
         account, region = call.principal.account_id, call.region
         template = self._store.get_proton_template(account, region, "environment",
                                                    env.template_name)  # fmt: skip
@@ -343,7 +413,9 @@ class EnvironmentsApi:
                 )
             ref = VersionRef(account, region, "environment", env.template_name, current.major,
                              current.minor)  # fmt: skip
-            _check_roles(version_engine(self._store, ref, template.provisioning), merged)
+            self._check_update_roles(
+                version_engine(self._store, ref, template.provisioning), env, connection, merged
+            )
         else:
             ref = VersionRef(account, region, "environment", env.template_name, target.major,
                              target.minor)  # fmt: skip
@@ -351,7 +423,7 @@ class EnvironmentsApi:
             spec = parse_environment_spec(spec_text)
             inputs = validate_inputs(spec.inputs, self._schema(ref), current=json.loads(env.inputs))
             engine = version_engine(self._store, ref, template.provisioning)
-            _check_roles(engine, merged)
+            self._check_update_roles(engine, env, connection, merged)
             changes |= {
                 "template_major": target.major,
                 "template_minor": target.minor,

@@ -15,6 +15,7 @@ from typing import Any
 
 from hadron.errors import ResourceNotFoundException, ValidationError
 from hadron.proton.arns import parse
+from hadron.proton.connections import may_notify
 from hadron.proton.paging import decode_token, encode_token, max_results
 from hadron.proton.params import ProtonCall, ProtonHandler
 from hadron.store import SqlStore
@@ -129,9 +130,17 @@ class HistoryApi:
         parsed = parse(arn)
         if (
             parsed is None
-            or parsed.account_id != call.principal.account_id
             or parsed.region != call.region
             or parsed.resource_type != "environment"
+            # the build of an environment provisioned through a connection reports from the
+            # environment account (hadron.proton.connections.may_notify)
+            or not may_notify(
+                self._store,
+                call.principal.account_id,
+                parsed.account_id,
+                parsed.region,
+                parsed.parts[0],
+            )
         ):
             raise ResourceNotFoundException(f"The resource {arn} was not found.")
         outputs: list[tuple[str, str]] = []

@@ -7,7 +7,9 @@ thread per deployment then
 
 * for ``rendering_engine: codebuild``: writes the version's ``infrastructure/`` files and
   ``proton-inputs.json`` into a fresh ``DATA/proton-builds/<deployment id>``, assumes the
-  environment's ``codebuildRoleArn`` as the service principal ``proton.amazonaws.com`` through
+  environment's ``codebuildRoleArn`` (through an environment account connection: the
+  connection's, a role in the environment account; ``hadron.proton.connections.build_role``)
+  as the service principal ``proton.amazonaws.com`` through
   Hadron's own STS (the trust policy must allow it), and runs the manifest's ``provision`` (or,
   on delete, ``deprovision``) commands with ``hadron.proton.codebuild`` — the temporary
   credentials, region, ``AWS_ENDPOINT_URL``/``AWS_CA_BUNDLE`` pointing back at Hadron and
@@ -39,6 +41,7 @@ from typing import Any, Final
 from hadron.errors import ServiceError
 from hadron.proton import deployments as dep
 from hadron.proton.codebuild import BuildSpec, run_build
+from hadron.proton.connections import build_role
 from hadron.proton.registration import check_bundle
 from hadron.proton.rendering import EnvironmentParams, environment_namespace, proton_inputs_json
 from hadron.proton.specs import freeze
@@ -237,9 +240,10 @@ class Provisioner:
             if self._stopping:
                 return fail, "The Hadron server stopped before the build started."
             return dep.Event.CANCELLED, dep.CANCELLED_MESSAGE
-        role = env.codebuild_role_arn
-        if not role:
-            return fail, "codebuildRoleArn: the environment has no CodeBuild role."
+        target = build_role(self._store, env)  # its own role, or its connection's
+        role = target.role_arn
+        if role is None:
+            return fail, target.problem
         try:
             credentials = self._assume(
                 role,
@@ -253,7 +257,7 @@ class Provisioner:
                 f"{exc.message} The role must exist and trust {PROTON_SERVICE}."
             )
         params = EnvironmentParams(
-            name=env.name, inputs=_frozen(state.get("inputs") or {}), account_id=env.account_id
+            name=env.name, inputs=_frozen(state.get("inputs") or {}), account_id=target.account_id
         )
         extra = {
             **settings.env_variables,

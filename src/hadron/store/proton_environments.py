@@ -29,6 +29,7 @@ from hadron.errors import (
 )
 from hadron.proton import deployments as dep
 from hadron.store import transactions
+from hadron.store.proton_connections import require_connected
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
     Deployment,
@@ -114,6 +115,7 @@ def _environment(row: Row[Any]) -> Environment:
         last_deployment_succeeded_at=row.last_deployment_succeeded_at,
         last_attempted_deployment_id=row.last_attempted_deployment_id,
         last_succeeded_deployment_id=row.last_succeeded_deployment_id,
+        environment_account_id=row.environment_account_id,
     )
 
 
@@ -325,6 +327,10 @@ class SqlProtonEnvironments:
                     f"The environment template {values['template_name']} version "
                     f"{values['template_major']}.{values['template_minor']} was not found."
                 )
+            if values.get("environment_account_connection_id"):
+                require_connected(
+                    conn, values["environment_account_connection_id"], account_id, region, name
+                )
             conn.execute(
                 _E.insert().values(
                     **values,
@@ -411,6 +417,10 @@ class SqlProtonEnvironments:
             if row is None:
                 raise environment_missing(name)
             dep.check_update(_KIND, name, dep.DeploymentStatus(row.deployment_status))
+            if changes.get("environment_account_connection_id"):
+                require_connected(
+                    conn, changes["environment_account_connection_id"], account_id, region, name
+                )
             values: dict[str, Any] = {**changes, "last_modified_at": now}
             if deployment is not None:
                 _insert_deployment(conn, row, deployment, _state(row), now)

@@ -17,6 +17,7 @@ __all__ = [
     "IDEMPOTENCY_WINDOW",
     "Deployment",
     "Environment",
+    "EnvironmentAccountConnection",
     "NewDeployment",
     "ProtonAccountSettings",
     "ProtonTemplate",
@@ -116,6 +117,26 @@ class Environment:
     last_deployment_succeeded_at: datetime
     last_attempted_deployment_id: str | None
     last_succeeded_deployment_id: str | None
+    #: Set when the environment is provisioned through an environment account connection.
+    environment_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentAccountConnection:
+    """An environment account connection (proton.md §2.13). ``account_id`` is the environment
+    account (which created it and owns its ARN)."""
+
+    id: str
+    account_id: str
+    region: str
+    management_account_id: str
+    environment_name: str
+    role_arn: str | None
+    component_role_arn: str | None
+    codebuild_role_arn: str | None
+    status: str
+    requested_at: datetime
+    last_modified_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

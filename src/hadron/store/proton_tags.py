@@ -23,6 +23,7 @@ from hadron.store import transactions
 from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
 from hadron.store.schema import (
     proton_account_settings,
+    proton_environment_account_connections,
     proton_environments,
     proton_repositories,
     proton_tags,
@@ -148,6 +149,11 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
             r.region == ref.region,
             r.provider == ref.parts[0].upper(),
             r.name == ref.parts[1],
+        )
+    elif ref.resource_type == "environment-account-connection":
+        c = proton_environment_account_connections.c
+        query = select(c.id).where(
+            c.account_id == ref.account_id, c.region == ref.region, c.id == ref.parts[0]
         )
     else:  # resource types of later slices
         return False

@@ -57,6 +57,7 @@ __all__ = [
     "proton_account_settings",
     "proton_deployment_outputs",
     "proton_deployments",
+    "proton_environment_account_connections",
     "proton_environments",
     "proton_idempotency",
     "proton_repositories",
@@ -823,6 +824,9 @@ proton_environments = Table(
     Column("last_deployment_succeeded_at", UtcDateTime, nullable=False),
     Column("last_attempted_deployment_id", String(36), nullable=True),
     Column("last_succeeded_deployment_id", String(36), nullable=True),
+    # The environment account of an environment provisioned through an environment account
+    # connection (migration 0012); kept when that connection is deleted.
+    Column("environment_account_id", String(12), nullable=True),
     Index(None, "template_name", "template_major", "template_minor"),
 )
 
@@ -936,4 +940,38 @@ proton_service_sync_configs = Table(
     Column("file_path", String(4096), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_modified_at", UtcDateTime, nullable=False),
+)
+
+# --- Proton environment account connections (migration 0012) -------------------------------------
+
+# Environment account connections (proton.md §2.13), by id (a UUID). ``account_id`` is the
+# environment account, which created the connection and owns its ARN; ``management_account_id``
+# the account whose environment it provisions. ``status``: PENDING, CONNECTED or REJECTED.
+proton_environment_account_connections = Table(
+    "proton_environment_account_connections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("region", String(32), nullable=False),
+    Column(
+        "management_account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("environment_name", String(100), nullable=False),
+    Column("role_arn", String(2048), nullable=True),
+    Column("component_role_arn", String(2048), nullable=True),
+    Column("codebuild_role_arn", String(2048), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "region"),
+    Index(None, "management_account_id", "region", "environment_name"),
+    CheckConstraint("status IN ('PENDING', 'CONNECTED', 'REJECTED')", name="status"),
 )
