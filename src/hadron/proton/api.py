@@ -7,6 +7,7 @@ Layer: handlers. ``hadron.cli`` builds one :class:`ProtonApi` and passes
 from __future__ import annotations
 
 from hadron.proton.account import AccountSettingsApi
+from hadron.proton.components import ComponentsApi
 from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
 from hadron.proton.params import ProtonHandler
@@ -31,7 +32,8 @@ class ProtonApi:
     ) -> None:
         quotas = quotas or Quotas()
         self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi, ...] = (
+                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi
+                           | ComponentsApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
@@ -40,7 +42,11 @@ class ProtonApi:
             SyncApi(store),
         )  # fmt: skip
         if deployments is not None:  # environments need the provisioning worker
-            self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
+            self._parts += (
+                EnvironmentsApi(store, quotas, deployments),
+                ComponentsApi(store, quotas, deployments),
+                HistoryApi(store),
+            )
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:
         out: dict[tuple[str, str], ProtonHandler] = {}

@@ -17,7 +17,9 @@ class Quotas:
     templates: int = 100  # environment and service templates together
     versions_per_template: int = 500
     environments: int = 100
+    components: int = 100
 
     def __post_init__(self) -> None:
-        if self.templates < 1 or self.versions_per_template < 1 or self.environments < 1:
+        if min(self.templates, self.versions_per_template, self.environments,
+               self.components) < 1:  # fmt: skip
             raise ValueError("quotas must be positive")

@@ -19,6 +19,7 @@ from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
+from hadron.store.proton_components import SqlProtonComponents
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
@@ -42,6 +43,7 @@ class SqlStore(
     SqlProtonTemplates,
     SqlProtonTags,
     SqlProtonRegistrations,
+    SqlProtonComponents,
     SqlProtonEnvironments,
     SqlProtonRepositories,
     SqlVpcEndpoints,
