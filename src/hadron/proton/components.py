@@ -294,7 +294,8 @@ class ComponentsApi:
                 f"deploymentType: components have no template version; use NONE (description "
                 f"only) or CURRENT_VERSION, not {kind}."
             )
-        dep.check_update(_KIND, name, dep.DeploymentStatus(comp.deployment_status))
+        # The busy check is the store's, after a client-token replay (which answers even while
+        # the deployment that request started is running).
         changes: dict[str, Any] = {}
         if p.get("description") is not None:
             changes["description"] = p["description"]
