@@ -287,6 +287,10 @@ def test_list_filters_and_pagination(server: Server, env: str) -> None:
         proton.delete_component(name=name)
 
 
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+
+
 def test_denied_user_names_the_component(server: Server, env: str) -> None:
     acct = server.account_id
     user_arn, proton = _user_with_policy(
@@ -300,18 +304,17 @@ def test_denied_user_names_the_component(server: Server, env: str) -> None:
     with pytest.raises(ClientError) as allowed:
         proton.get_component(name="allowed")
     assert _error(allowed)[0] == "ResourceNotFoundException"  # past authorization
-    for call, action in (
-        (lambda: proton.get_component(name="other"), "GetComponent"),
-        (lambda: proton.delete_component(name="other"), "DeleteComponent"),
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("GetComponent", {"name": "other"}),
+        ("DeleteComponent", {"name": "other"}),
         (
-            lambda: proton.create_component(
-                name="other", environmentName=env, manifest=CFN, templateFile=TEMPLATE
-            ),
             "CreateComponent",
+            {"name": "other", "environmentName": env, "manifest": CFN, "templateFile": TEMPLATE},
         ),
-    ):
+    ]
+    for action, params in calls:
         with pytest.raises(ClientError) as denied:
-            call()
+            getattr(proton, _snake(action))(**params)
         code, message = _error(denied)
         assert code == "AccessDeniedException"
         assert message.startswith(
