@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,9 @@ from hadron.errors import (
 )
 from hadron.proton.arns import ProtonArn, parse
 from hadron.proton.components import ComponentsApi
-from hadron.proton.deployments import CANCELLED_MESSAGE, Event
+from hadron.proton.deployments import CANCELLED_MESSAGE, RECOVERY_MESSAGE, Event
 from hadron.proton.history import HistoryApi, deployment_result
+from hadron.proton.provisioner import Provisioner, unavailable_message
 from hadron.proton.quotas import Quotas
 from hadron.store import SqlStore
 from hadron.store.proton_records import ComponentHost, NewDeployment, RepositoryBranch
@@ -433,3 +435,43 @@ def test_outputs_history_and_notify(world: World) -> None:
     world.fail(world.queue.submitted[2])
     world.api.update(world.call({"name": "c1", "deploymentType": "CURRENT_VERSION"}))
     assert history.delete(world.call({"id": second}))["deployment"]["id"] == second
+
+
+def _provisioner(store: SqlStore, tmp_path: Path) -> Provisioner:
+    def assume(role: str, session: str, now: datetime, context: Mapping[str, Any]) -> Any:
+        raise AssertionError("components never assume a CodeBuild role")
+
+    return Provisioner(
+        store, assume, lambda: LATER, data_dir=tmp_path, client_env=dict, bin_dir=None
+    )
+
+
+def test_provisioner_fails_component_deployments_and_completes_deletes(
+    world: World, tmp_path: Path
+) -> None:
+    account = world.principal.account_id
+    worker = _provisioner(world.store, tmp_path)
+    world.create()
+    worker.deploy(world.queue.submitted[0])
+    comp = world.store.get_component(account, REGION, "c1")
+    assert comp is not None and comp.deployment_status == "FAILED"
+    assert comp.deployment_status_message == unavailable_message("cloudformation", "COMPONENT")
+    assert comp.deployment_status_message.startswith(
+        "AWS-managed provisioning of components (rendering_engine jinja, CloudFormation) is not "
+        "available in Hadron yet"
+    )
+    assert "Terraform" in unavailable_message("terraform", "COMPONENT")
+    world.api.delete(world.call({"name": "c1"}))
+    worker.deploy(world.queue.submitted[1])
+    assert world.store.get_component(account, REGION, "c1") is None
+
+
+def test_restart_fails_an_interrupted_component_deployment(world: World, tmp_path: Path) -> None:
+    account = world.principal.account_id
+    world.create()
+    _provisioner(world.store, tmp_path).start()
+    comp = world.store.get_component(account, REGION, "c1")
+    assert comp is not None and comp.deployment_status == "FAILED"
+    assert comp.deployment_status_message == RECOVERY_MESSAGE
+    d = world.store.get_deployment(account, REGION, world.queue.submitted[0])
+    assert d is not None and d.deployment_status == "FAILED" and d.completed_at == LATER
