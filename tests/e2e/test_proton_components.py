@@ -351,3 +351,50 @@ def test_serve_refuses_a_non_positive_component_quota(fresh_dir: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "quotas must be positive" in done.stderr
+
+
+def test_terraform_component_in_a_self_managed_environment(server: Server, tmp_path: Path) -> None:
+    """A self-managed (Terraform) environment takes Terraform components and needs no
+    componentRoleArn; their deployments fail saying Terraform provisioning is not available."""
+    proton = server.client("proton")
+    terraform = json.dumps(
+        {
+            "infrastructure": {
+                "templates": [
+                    {"file": "*", "rendering_engine": "hcl", "template_language": "terraform"}
+                ]
+            }
+        }
+    )
+    files = {
+        "schema/schema.yaml": example_files("environment-template")["schema/schema.yaml"],
+        "infrastructure/manifest.yaml": terraform.encode(),
+        "infrastructure/main.tf": b'variable "environment" {}\n',
+    }
+    template = _publish(server, tmp_path, files)
+    repo_name = f"octo/{_name('infra')}"
+    connection = f"arn:aws:codestar-connections:us-east-1:{server.account_id}:connection/abc"
+    proton.create_repository(provider="GITHUB", name=repo_name, connectionArn=connection)
+    env = _name("env")
+    proton.create_environment(
+        name=env, templateName=template, templateMajorVersion="1", spec=SPEC,
+        provisioningRepository={"provider": "GITHUB", "name": repo_name, "branch": "main"},
+    )  # fmt: skip
+    with pytest.raises(ClientError) as info:
+        _component(proton, env)  # a CloudFormation component
+    code, message = _error(info)
+    assert code == "ValidationException"
+    assert message.startswith(f"manifest: the environment {env} uses self-managed (Terraform)")
+    name = _name("cmp")
+    proton.create_component(
+        name=name, environmentName=env, manifest=terraform,
+        templateFile='resource "null_resource" "x" {}\n',
+    )  # fmt: skip
+    comp = _settled(proton, name)
+    assert comp["deploymentStatus"] == "FAILED"
+    assert comp["deploymentStatusMessage"].startswith(
+        "Self-managed provisioning of components (rendering_engine hcl, Terraform pull requests"
+    )
+    proton.delete_component(name=name)
+    proton.get_waiter("component_deleted").wait(name=name, WaiterConfig=FAST)
+    proton.delete_environment(name=env)

@@ -475,3 +475,12 @@ def test_restart_fails_an_interrupted_component_deployment(world: World, tmp_pat
     assert comp.deployment_status_message == RECOVERY_MESSAGE
     d = world.store.get_deployment(account, REGION, world.queue.submitted[0])
     assert d is not None and d.deployment_status == "FAILED" and d.completed_at == LATER
+
+
+def test_no_components_in_an_environment_being_deleted(world: World) -> None:
+    account = world.principal.account_id
+    gone = NewDeployment("env-del", "DELETE", "cloudformation", "{}")
+    assert world.store.start_environment_delete(account, REGION, "env1", gone, NOW) is not None
+    with pytest.raises(ConflictException, match="The environment env1 is being deleted"):
+        world.create()
+    assert world.queue.submitted == []
