@@ -348,6 +348,10 @@ def test_attach_rules_through_the_instance_lookup(
             "serviceInstanceName": "i2"}  # fmt: skip
     with pytest.raises(ValidationError, match="detach it first"):
         update(world.call(move))
+    hosts[("s1", "i1")] = ComponentHost("env1", True, "IN_PROGRESS")
+    with pytest.raises(ConflictException, match="service instance i1 of service s1 has a deploy"):
+        update(world.call({"name": "c1", "deploymentType": "NONE", "description": "x"}))
+    hosts[("s1", "i1")] = ComponentHost("env1", True, "SUCCEEDED")
     with pytest.raises(ValidationError, match="must both name a service instance or both be"):
         update(world.call({"name": "c1", "deploymentType": "CURRENT_VERSION", "serviceName": ""}))
     detached = update(world.call({"name": "c1", "deploymentType": "CURRENT_VERSION",

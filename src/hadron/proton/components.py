@@ -259,14 +259,6 @@ class ComponentsApi:
         if service is None or instance is None:
             return None, None
         if (service, instance) == (comp.service_name, comp.service_instance_name):
-            host = self._store.component_service_instance(
-                call.principal.account_id, call.region, service, instance
-            )
-            if host is not None and dep.is_busy(dep.DeploymentStatus(host.deployment_status)):
-                raise ConflictException(
-                    f"Cannot update component {comp.name}: its service instance {instance} of "
-                    f"service {service} has a deployment in progress."
-                )
             return service, instance
         if comp.service_name is not None:
             raise ValidationError(
@@ -283,6 +275,20 @@ class ComponentsApi:
             )
         return service, instance
 
+    def _check_instance_idle(self, call: ProtonCall, comp: Component) -> None:
+        """An attached component is not updated while its service instance deploys."""
+        if comp.service_name is None or comp.service_instance_name is None:
+            return
+        host = self._store.component_service_instance(
+            call.principal.account_id, call.region, comp.service_name, comp.service_instance_name
+        )
+        if host is not None and dep.is_busy(dep.DeploymentStatus(host.deployment_status)):
+            raise ConflictException(
+                f"Cannot update component {comp.name}: its service instance "
+                f"{comp.service_instance_name} of service {comp.service_name} has a deployment in "
+                f"progress (deploymentStatus {host.deployment_status})."
+            )
+
     def update(self, call: ProtonCall) -> Result:
         p = call.params
         name = p["name"]
@@ -296,6 +302,7 @@ class ComponentsApi:
             )
         # The busy check is the store's, after a client-token replay (which answers even while
         # the deployment that request started is running).
+        self._check_instance_idle(call, comp)
         changes: dict[str, Any] = {}
         if p.get("description") is not None:
             changes["description"] = p["description"]
