@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from hadron.errors import ConflictException, ResourceNotFoundException, ValidationError
 from hadron.proton import deployments as dep
@@ -39,7 +39,6 @@ from hadron.store.proton_records import Component, ComponentHost, Environment, N
 __all__ = ["ComponentsApi", "component_engine", "component_result"]
 
 Result = dict[str, Any]
-_KIND: Final = dep.ResourceKind.COMPONENT
 
 
 def component_result(c: Component, *, summary: bool = False) -> Result:
