@@ -178,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
         help="Proton environment account connections per environment account",
     )
     s.add_argument(
+        "--proton-max-components",
+        type=int,
+        default=100,
+        help="Proton directly defined components per account",
+    )
+    s.add_argument(
         "--proton-build-timeout",
         type=float,
         default=3600.0,
@@ -264,7 +270,8 @@ def _serve(args: argparse.Namespace) -> int:
         pool = parse_pool(args.endpoint_address_pool)
         quotas = Quotas(
             args.proton_max_templates, args.proton_max_template_versions,
-            args.proton_max_environments, args.proton_max_account_connections,
+            args.proton_max_environments, account_connections=args.proton_max_account_connections,
+            components=args.proton_max_components,
         )  # fmt: skip
         if args.proton_build_timeout <= 0:
             raise ValueError("--proton-build-timeout must be positive")

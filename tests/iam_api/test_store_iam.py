@@ -176,6 +176,7 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
                 "proton_environment_account_connections",  # migration 0012
+                "proton_components",  # migration 0011
                 "proton_service_sync_configs",  # migration 0009
                 "proton_template_sync_configs",
                 "proton_repositories",

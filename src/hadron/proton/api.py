@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from hadron.proton.account import AccountSettingsApi
+from hadron.proton.components import ComponentsApi
 from hadron.proton.connections import ConnectionsApi
 from hadron.proton.environments import DeploymentQueue, EnvironmentsApi
 from hadron.proton.history import HistoryApi
@@ -51,7 +52,11 @@ class ProtonApi:
             ConnectionsApi(store, quotas),
         )
         if deployments is not None:  # environments need the provisioning worker
-            self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
+            self._parts += (
+                EnvironmentsApi(store, quotas, deployments),
+                ComponentsApi(store, quotas, deployments),
+                HistoryApi(store),
+            )
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:
         out: dict[tuple[str, str], ProtonHandler] = {}

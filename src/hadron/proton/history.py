@@ -2,8 +2,8 @@
 NotifyResourceDeploymentStatusChange.
 
 Layer: handlers (may use the store). Spec: proton.md §2.16 (deployments), §3.1 (notify),
-§6.2-6.3 (CodeBuild commands report outputs; self-managed automation reports status). Only
-environments exist so far: deployments of services, instances, pipelines and components, and
+§6.2-6.3 (CodeBuild commands report outputs; self-managed automation reports status).
+Environments and components exist so far: deployments of services, instances and pipelines, and
 notifications for them, answer ResourceNotFoundException because no such resource exists.
 """
 
@@ -26,16 +26,28 @@ __all__ = ["HistoryApi", "deployment_result"]
 
 Result = dict[str, Any]
 _STATE_FIELDS = ("templateName", "templateMajorVersion", "templateMinorVersion", "spec")
+_COMPONENT_FIELDS = ("serviceName", "serviceInstanceName", "serviceSpec", "templateFile")
+_COMPONENT = "COMPONENT"
 
 
-def _state(text: str | None) -> dict[str, Any] | None:
+def _state(text: str | None, target_type: str) -> dict[str, Any] | None:
     if text is None:
         return None
     stored = json.loads(text)
     if not stored:
         return None
+    if target_type == _COMPONENT:
+        return {"component": {k: stored[k] for k in _COMPONENT_FIELDS if stored.get(k)}}
     fields = {k: stored[k] for k in _STATE_FIELDS if stored.get(k) is not None}
     return {"environment": fields}
+
+
+def _component_attachment(d: Deployment) -> dict[str, Any]:
+    """``serviceName``/``serviceInstanceName`` of an attached component's deployment."""
+    if d.target_type != _COMPONENT:
+        return {}
+    state = json.loads(d.target_state or "{}")
+    return {k: state[k] for k in ("serviceName", "serviceInstanceName") if state.get(k)}
 
 
 def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
@@ -51,6 +63,8 @@ def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
         "lastModifiedAt": d.last_modified_at,
     }
     optional: dict[str, Any] = {
+        "componentName": d.component_name,
+        **_component_attachment(d),
         "completedAt": d.completed_at,
         "lastAttemptedDeploymentId": d.last_attempted_deployment_id,
         "lastSucceededDeploymentId": d.last_succeeded_deployment_id,
@@ -58,8 +72,8 @@ def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
     if not summary:
         optional |= {
             "deploymentStatusMessage": d.deployment_status_message,
-            "initialState": _state(d.initial_state),
-            "targetState": _state(d.target_state),
+            "initialState": _state(d.initial_state, d.target_type),
+            "targetState": _state(d.target_state, d.target_type),
         }
     return out | {k: v for k, v in optional.items() if v is not None}
 
@@ -87,10 +101,12 @@ class HistoryApi:
         found = self._store.get_deployment(call.principal.account_id, call.region, p["id"])
         if found is None:
             raise _missing(p["id"])
-        env = p.get("environmentName")
-        # Only environment deployments exist yet: naming a service or component never matches.
-        if (env is not None and env != found.environment_name) or any(
-            p.get(k) is not None for k in ("serviceName", "serviceInstanceName", "componentName")
+        env, component = p.get("environmentName"), p.get("componentName")
+        # Environment and component deployments exist yet: naming a service never matches.
+        if (
+            (env is not None and env != found.environment_name)
+            or (component is not None and component != found.component_name)
+            or any(p.get(k) is not None for k in ("serviceName", "serviceInstanceName"))
         ):
             raise _missing(p["id"])
         return {"deployment": deployment_result(found)}
@@ -99,17 +115,17 @@ class HistoryApi:
         p = call.params
         if p.get("serviceInstanceName") is not None and p.get("serviceName") is None:
             raise ValidationError("serviceName: is required when serviceInstanceName is given.")
-        env = p.get("environmentName")
-        scope = f"deployments:{env or ''}"
+        env, component = p.get("environmentName"), p.get("componentName")
+        scope = f"deployments:{env or ''}" + (f":component:{component}" if component else "")
         after = decode_token(scope, p.get("nextToken"))
         limit = max_results(p)
-        if any(p.get(k) is not None for k in ("serviceName", "componentName")):
-            return {"deployments": []}  # no service or component deployments exist yet
+        if p.get("serviceName") is not None:
+            return {"deployments": []}  # no service deployments exist yet
         key = None
         if isinstance(after, list) and len(after) == 2:
             key = (datetime.fromisoformat(str(after[0])), str(after[1]))
         found = self._store.list_deployments(
-            call.principal.account_id, call.region, env, key, limit + 1
+            call.principal.account_id, call.region, env, key, limit + 1, component_name=component
         )
         page = found[:limit]
         out: Result = {"deployments": [deployment_result(d, summary=True) for d in page]}
@@ -131,15 +147,20 @@ class HistoryApi:
         if (
             parsed is None
             or parsed.region != call.region
-            or parsed.resource_type != "environment"
+            or parsed.resource_type not in ("environment", "component")
             # the build of an environment provisioned through a connection reports from the
-            # environment account (hadron.proton.connections.may_notify)
-            or not may_notify(
-                self._store,
-                call.principal.account_id,
-                parsed.account_id,
-                parsed.region,
-                parsed.parts[0],
+            # environment account (hadron.proton.connections.may_notify); a component's from
+            # its own account
+            or not (
+                may_notify(
+                    self._store,
+                    call.principal.account_id,
+                    parsed.account_id,
+                    parsed.region,
+                    parsed.parts[0],
+                )
+                if parsed.resource_type == "environment"
+                else call.principal.account_id == parsed.account_id
             )
         ):
             raise ResourceNotFoundException(f"The resource {arn} was not found.")
@@ -148,7 +169,12 @@ class HistoryApi:
             if item.get("key") is None or item.get("valueString") is None:
                 raise ValidationError(f"outputs[{i}]: key and valueString are both required.")
             outputs.append((str(item["key"]), str(item["valueString"])))
-        self._store.notify_environment(
+        notify = (
+            self._store.notify_component
+            if parsed.resource_type == "component"
+            else self._store.notify_environment
+        )
+        notify(
             parsed.account_id,
             parsed.region,
             parsed.parts[0],

@@ -18,9 +18,10 @@ thread per deployment then
   ``deploymentStatusMessage`` ends with the log tail. Commands report outputs with
   ``aws proton notify-resource-deployment-status-change``.
 * for a CUSTOMER_MANAGED (imported) environment: records its spec inputs as its outputs.
-* for ``cloudformation`` and ``terraform`` (self-managed) versions: fails the deployment with a
-  message saying the engine is not available yet (nothing was provisioned, so deleting such an
-  environment completes at once).
+* for ``cloudformation`` and ``terraform`` (self-managed) versions, and for directly defined
+  components (which use only those two): fails the deployment with a message saying the engine
+  is not available yet (nothing was provisioned, so deleting such an environment or component
+  completes at once).
 
 :meth:`cancel` stops a running build (the deployment ends CANCELLED). :meth:`start` first fails
 every deployment a previous process left running (``deployments.recover``): their builds died
@@ -48,7 +49,7 @@ from hadron.proton.specs import freeze
 from hadron.store import SqlStore
 from hadron.store.proton_records import Deployment, VersionRef
 
-__all__ = ["PROTON_SERVICE", "Assume", "Provisioner", "failure_message"]
+__all__ = ["PROTON_SERVICE", "Assume", "Provisioner", "failure_message", "unavailable_message"]
 
 log = logging.getLogger("hadron.proton.provisioner")
 
@@ -71,6 +72,26 @@ _UNAVAILABLE = {
         "(rendering_engine codebuild) runs. Nothing was provisioned."
     ),
 }
+
+_COMPONENT_UNAVAILABLE = {
+    "cloudformation": (
+        "AWS-managed provisioning of components (rendering_engine jinja, CloudFormation) is not "
+        "available in Hadron yet; components cannot use CodeBuild provisioning. Nothing was "
+        "provisioned."
+    ),
+    "terraform": (
+        "Self-managed provisioning of components (rendering_engine hcl, Terraform pull requests "
+        "to the environment's provisioningRepository) is not available in Hadron yet. Nothing was "
+        "provisioned."
+    ),
+}
+
+
+def unavailable_message(engine: str, target_type: str) -> str:
+    """``deploymentStatusMessage`` of a deployment whose engine does not run in Hadron yet."""
+    if target_type == "COMPONENT":
+        return _COMPONENT_UNAVAILABLE[engine]
+    return _UNAVAILABLE[engine]
 
 
 def failure_message(reason: str, tail: str) -> str:
@@ -195,7 +216,8 @@ class Provisioner:
             if deleting:
                 self._store.finish_deployment(d.id, ok, None, self._clock())
             else:
-                self._store.finish_deployment(d.id, fail, _UNAVAILABLE[d.engine], self._clock())
+                reason = unavailable_message(d.engine, d.target_type)
+                self._store.finish_deployment(d.id, fail, reason, self._clock())
             return
         state = json.loads(d.target_state)
         if d.engine == "CUSTOMER_MANAGED":

@@ -18,8 +18,9 @@ class Quotas:
     versions_per_template: int = 500
     environments: int = 100
     account_connections: int = 5  # per environment account
+    components: int = 100
 
     def __post_init__(self) -> None:
         if min(self.templates, self.versions_per_template, self.environments,
-               self.account_connections) < 1:  # fmt: skip
+               self.account_connections, self.components) < 1:  # fmt: skip
             raise ValueError("quotas must be positive")

@@ -38,8 +38,9 @@ from hadron.store.proton_records import (
     RepositoryBranch,
 )
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
-from hadron.store.proton_targets import FINISHERS
+from hadron.store.proton_targets import FINISHERS, IS_CURRENT
 from hadron.store.schema import (
+    proton_components,
     proton_deployment_outputs,
     proton_deployments,
     proton_environments,
@@ -139,6 +140,7 @@ def _deployment(row: Row[Any]) -> Deployment:
         completed_at=row.completed_at,
         last_attempted_deployment_id=row.last_attempted_deployment_id,
         last_succeeded_deployment_id=row.last_succeeded_deployment_id,
+        component_name=row.component_name,
     )
 
 
@@ -248,7 +250,34 @@ def _finish_environment(
             conn.execute(update(_E).where(where).values(values))
 
 
+def _refuse_with_components(conn: Connection, account_id: str, region: str, name: str) -> None:
+    """An environment with components cannot be deleted (proton.md §2.5)."""
+    c = proton_components.c
+    found = conn.execute(
+        select(c.name)
+        .where(c.account_id == account_id, c.region == region, c.environment_name == name)
+        .order_by(c.name)
+        .limit(1)
+    ).first()
+    if found is not None:
+        raise ConflictException(
+            f"Cannot delete environment {name}: component {found.name} is associated with it; "
+            "delete its components first."
+        )
+
+
+def _environment_current(conn: Connection, row: Row[Any]) -> bool:
+    env = conn.execute(
+        select(_E).where(_where(row.account_id, row.region, row.environment_name))
+    ).first()
+    return env is not None and row.id in (
+        env.last_attempted_deployment_id,
+        env.last_succeeded_deployment_id,
+    )
+
+
 FINISHERS[_KIND.value] = _finish_environment
+IS_CURRENT[_KIND.value] = _environment_current
 
 
 class SqlProtonEnvironments:
@@ -453,6 +482,7 @@ class SqlProtonEnvironments:
             decision = dep.check_delete(_KIND, name, dep.DeploymentStatus(row.deployment_status))
             if decision is dep.DeleteDecision.ALREADY_DELETING:
                 return _environment(row), False
+            _refuse_with_components(conn, account_id, region, name)
             _insert_deployment(conn, row, deployment, _state(row), now)
             conn.execute(
                 update(_E)
@@ -520,11 +550,15 @@ class SqlProtonEnvironments:
         environment_name: str | None,
         after: tuple[datetime, str] | None,
         limit: int,
+        *,
+        component_name: str | None = None,
     ) -> list[Deployment]:
         """Newest first; ``after`` is the (createdAt, id) of the last one of the previous page."""
         query = select(_D).where(_D.c.account_id == account_id, _D.c.region == region)
         if environment_name is not None:
             query = query.where(_D.c.environment_name == environment_name)
+        if component_name is not None:
+            query = query.where(_D.c.component_name == component_name)
         if after is not None:
             when, last_id = after
             query = query.where(
@@ -547,13 +581,7 @@ class SqlProtonEnvironments:
             ).first()
             if row is None:
                 raise _deployment_missing(deployment_id)
-            env = conn.execute(
-                select(_E).where(_where(account_id, region, row.environment_name))
-            ).first()
-            current = env is not None and deployment_id in (
-                env.last_attempted_deployment_id,
-                env.last_succeeded_deployment_id,
-            )
+            current = IS_CURRENT[row.target_type](conn, row)
             dep.check_deployment_deletable(
                 deployment_id, dep.DeploymentStatus(row.deployment_status), current
             )

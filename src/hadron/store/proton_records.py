@@ -15,6 +15,8 @@ from hadron.proton.arns import TemplateKind
 
 __all__ = [
     "IDEMPOTENCY_WINDOW",
+    "Component",
+    "ComponentHost",
     "Deployment",
     "Environment",
     "EnvironmentAccountConnection",
@@ -163,6 +165,7 @@ class Deployment:
     completed_at: datetime | None
     last_attempted_deployment_id: str | None
     last_succeeded_deployment_id: str | None
+    component_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +176,41 @@ class NewDeployment:
     action: str
     engine: str
     target_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A directly defined component (proton.md §2.9) as stored. ``engine`` is cloudformation or
+    terraform (from its manifest); detached when ``service_name`` is None."""
+
+    account_id: str
+    region: str
+    name: str
+    description: str | None
+    environment_name: str
+    service_name: str | None
+    service_instance_name: str | None
+    service_spec: str | None
+    manifest: str
+    template_file: str
+    engine: str
+    deployment_status: str
+    deployment_status_message: str | None
+    last_client_request_token: str | None
+    created_at: datetime
+    last_modified_at: datetime
+    last_deployment_attempted_at: datetime | None
+    last_deployment_succeeded_at: datetime | None
+    last_attempted_deployment_id: str | None
+    last_succeeded_deployment_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHost:
+    """What attaching a component needs to know of a service instance: its environment, whether
+    its service template version lists DIRECTLY_DEFINED in ``supportedComponentSources``, and its
+    ``deploymentStatus``."""
+
+    environment_name: str
+    directly_defined: bool
+    deployment_status: str

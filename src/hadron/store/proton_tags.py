@@ -23,6 +23,7 @@ from hadron.store import transactions
 from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
 from hadron.store.schema import (
     proton_account_settings,
+    proton_components,
     proton_environment_account_connections,
     proton_environments,
     proton_repositories,
@@ -141,6 +142,11 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
         e = proton_environments.c
         query = select(e.name).where(
             e.account_id == ref.account_id, e.region == ref.region, e.name == ref.parts[0]
+        )
+    elif ref.resource_type == "component":
+        c = proton_components.c
+        query = select(c.name).where(
+            c.account_id == ref.account_id, c.region == ref.region, c.name == ref.parts[0]
         )
     elif ref.resource_type == "repository":
         r = proton_repositories.c

@@ -55,6 +55,7 @@ __all__ = [
     "policy_tags",
     "policy_versions",
     "proton_account_settings",
+    "proton_components",
     "proton_deployment_outputs",
     "proton_deployments",
     "proton_environment_account_connections",
@@ -859,6 +860,8 @@ proton_deployments = Table(
     Column("completed_at", UtcDateTime, nullable=True),
     Column("last_attempted_deployment_id", String(36), nullable=True),
     Column("last_succeeded_deployment_id", String(36), nullable=True),
+    # Set for COMPONENT deployments (migration 0011).
+    Column("component_name", String(100), nullable=True),
     Index(None, "account_id", "region", "environment_name"),
     Index(None, "deployment_status"),
 )
@@ -974,4 +977,42 @@ proton_environment_account_connections = Table(
     Index(None, "account_id", "region"),
     Index(None, "management_account_id", "region", "environment_name"),
     CheckConstraint("status IN ('PENDING', 'CONNECTED', 'REJECTED')", name="status"),
+)
+
+
+# --- Proton directly defined components (migration 0011) ---------------------------------------
+
+# Directly defined components (proton.md §2.9): the caller's manifest and single template file,
+# inline. ``environment_name`` is the component's environment (an attached component's is its
+# service instance's); ``engine`` is cloudformation or terraform (from the manifest).
+proton_components = Table(
+    "proton_components",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("description", String(500), nullable=True),
+    Column("environment_name", String(100), nullable=False),
+    Column("service_name", String(100), nullable=True),
+    Column("service_instance_name", String(100), nullable=True),
+    Column("service_spec", String, nullable=True),
+    Column("manifest", String, nullable=False),
+    Column("template_file", String, nullable=False),
+    Column("engine", String(32), nullable=False),
+    Column("deployment_status", String(32), nullable=False),
+    Column("deployment_status_message", String, nullable=True),
+    Column("last_client_request_token", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Column("last_deployment_attempted_at", UtcDateTime, nullable=True),
+    Column("last_deployment_succeeded_at", UtcDateTime, nullable=True),
+    Column("last_attempted_deployment_id", String(36), nullable=True),
+    Column("last_succeeded_deployment_id", String(36), nullable=True),
+    Index(None, "account_id", "region", "environment_name"),
+    Index(None, "account_id", "region", "service_name", "service_instance_name"),
 )

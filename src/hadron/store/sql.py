@@ -19,6 +19,7 @@ from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
+from hadron.store.proton_components import SqlProtonComponents
 from hadron.store.proton_connections import SqlProtonConnections
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
@@ -44,6 +45,7 @@ class SqlStore(
     SqlProtonTemplates,
     SqlProtonTags,
     SqlProtonRegistrations,
+    SqlProtonComponents,
     SqlProtonEnvironments,
     SqlProtonConnections,
     SqlProtonRepositories,
