@@ -3,12 +3,14 @@ and the AWS CLI."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.server import Server
+from tests.e2e.test_proton_components import CFN, TEMPLATE
 from tests.e2e.test_proton_environments import FAST, SPEC, _aws, _name, _publish, _role
 from tests.proton.bundles import example_files
 
@@ -45,13 +47,23 @@ def test_counts_follow_the_account(own_server: Server, tmp_path: Path) -> None:
     name = _name("env")
     proton.create_environment(
         name=name, templateName=template, templateMajorVersion="1", spec=SPEC,
-        codebuildRoleArn=role,
+        codebuildRoleArn=role, componentRoleArn=role,
     )  # fmt: skip
     proton.get_waiter("environment_deployed").wait(name=name, WaiterConfig=FAST)
+    # A component (CloudFormation: its deployment fails, as the engine is not available).
+    component = _name("comp")
+    proton.create_component(
+        name=component, environmentName=name, manifest=CFN, templateFile=TEMPLATE
+    )
+    deadline = time.monotonic() + 60
+    while proton.get_component(name=component)["component"]["deploymentStatus"] != "FAILED":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
     counts = proton.get_resources_summary()["counts"]
     assert counts["environmentTemplates"] == {"total": 2}
     assert counts["serviceTemplates"] == {"total": 1}
     assert counts["environments"] == {"total": 1}
+    assert counts["components"] == {"total": 1, "failed": 1}
     # Another region of the same account sees none of it.
     other = server.client("proton", region_name="us-west-2")
     assert other.get_resources_summary()["counts"]["environmentTemplates"] == {"total": 0}

@@ -15,7 +15,12 @@ from sqlalchemy import Engine, func, select
 from hadron.proton.deployments import VersionInfo, VersionRef
 from hadron.proton.summary import Deployed
 from hadron.store import transactions
-from hadron.store.schema import proton_environments, proton_template_versions, proton_templates
+from hadron.store.schema import (
+    proton_components,
+    proton_environments,
+    proton_template_versions,
+    proton_templates,
+)
 
 __all__ = ["ResourceRows", "SqlProtonSummary"]
 
@@ -73,6 +78,15 @@ class SqlProtonSummary:
                     ).where(e.account_id == account_id, e.region == region)
                 ).all()
             ]
+            c = proton_components.c
+            components = [
+                str(status)
+                for status in conn.execute(
+                    select(c.deployment_status).where(
+                        c.account_id == account_id, c.region == region
+                    )
+                ).scalars()
+            ]
         return ResourceRows(
             templates=templates,
             environment_versions=dict(versions["environment"]),
@@ -81,7 +95,7 @@ class SqlProtonSummary:
             services=[],
             service_instances=[],
             pipelines=[],
-            components=[],
+            components=components,
         )
 
 
