@@ -175,6 +175,9 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "proton_service_pipelines",  # migration 0010
+                "proton_service_instances",
+                "proton_services",
                 "proton_service_sync_configs",  # migration 0009
                 "proton_template_sync_configs",
                 "proton_repositories",

@@ -34,6 +34,7 @@ from hadron.store.schema import (
     proton_environments,
     proton_repositories,
     proton_service_sync_configs,
+    proton_services,
     proton_template_sync_configs,
     proton_templates,
 )
@@ -162,10 +163,12 @@ def template_sync_config_count(
 
 
 def service_exists(conn: Connection, account_id: str, region: str, name: str) -> bool:
-    """Whether the service exists. No services table exists in this store yet, so no service
-    exists; the services slice replaces this body with a lookup."""
-    del conn, account_id, region, name
-    return False
+    """Whether the service exists."""
+    s = proton_services.c
+    found = conn.execute(
+        select(s.name).where(s.account_id == account_id, s.region == region, s.name == name)
+    )
+    return found.first() is not None
 
 
 def _template_exists(conn: Connection, account_id: str, region: str, kind: str, name: str) -> bool:

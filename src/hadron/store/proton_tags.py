@@ -25,6 +25,8 @@ from hadron.store.schema import (
     proton_account_settings,
     proton_environments,
     proton_repositories,
+    proton_service_instances,
+    proton_services,
     proton_tags,
     proton_template_versions,
     proton_templates,
@@ -140,6 +142,19 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
         e = proton_environments.c
         query = select(e.name).where(
             e.account_id == ref.account_id, e.region == ref.region, e.name == ref.parts[0]
+        )
+    elif ref.resource_type == "service":
+        s = proton_services.c
+        query = select(s.name).where(
+            s.account_id == ref.account_id, s.region == ref.region, s.name == ref.parts[0]
+        )
+    elif ref.resource_type == "service-instance":
+        i = proton_service_instances.c
+        query = select(i.name).where(
+            i.account_id == ref.account_id,
+            i.region == ref.region,
+            i.service_name == ref.parts[0],
+            i.name == ref.parts[1],
         )
     elif ref.resource_type == "repository":
         r = proton_repositories.c

@@ -22,6 +22,7 @@ from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
+from hadron.store.proton_services import SqlProtonServices
 from hadron.store.proton_tags import SqlProtonTags
 from hadron.store.proton_templates import SqlProtonTemplates
 from hadron.store.renames import SqlRenames
@@ -44,6 +45,7 @@ class SqlStore(
     SqlProtonRegistrations,
     SqlProtonEnvironments,
     SqlProtonRepositories,
+    SqlProtonServices,
     SqlVpcEndpoints,
     SqlProfiles,
 ):
