@@ -172,6 +172,15 @@ def _parser() -> argparse.ArgumentParser:
         "--proton-max-environments", type=int, default=100, help="Proton environments per account"
     )
     s.add_argument(
+        "--proton-max-services", type=int, default=1000, help="Proton services per account"
+    )
+    s.add_argument(
+        "--proton-max-instances-per-service",
+        type=int,
+        default=20,
+        help="Proton service instances per service",
+    )
+    s.add_argument(
         "--proton-build-timeout",
         type=float,
         default=3600.0,
@@ -258,7 +267,8 @@ def _serve(args: argparse.Namespace) -> int:
         pool = parse_pool(args.endpoint_address_pool)
         quotas = Quotas(
             args.proton_max_templates, args.proton_max_template_versions,
-            args.proton_max_environments,
+            args.proton_max_environments, args.proton_max_services,
+            args.proton_max_instances_per_service,
         )  # fmt: skip
         if args.proton_build_timeout <= 0:
             raise ValueError("--proton-build-timeout must be positive")

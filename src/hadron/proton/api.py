@@ -12,6 +12,8 @@ from hadron.proton.history import HistoryApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
 from hadron.proton.repositories import RepositoriesApi
+from hadron.proton.service_instances import ServiceInstancesApi
+from hadron.proton.services import ServicesApi
 from hadron.proton.sync import SyncApi
 from hadron.proton.tagging import TaggingApi
 from hadron.proton.templates import TemplatesApi
@@ -31,7 +33,8 @@ class ProtonApi:
     ) -> None:
         quotas = quotas or Quotas()
         self._parts: tuple[TemplatesApi | VersionsApi | TaggingApi | AccountSettingsApi
-                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi, ...] = (
+                           | EnvironmentsApi | HistoryApi | RepositoriesApi | SyncApi
+                           | ServicesApi | ServiceInstancesApi, ...] = (
             TemplatesApi(store, quotas),
             VersionsApi(store, quotas, registrar),
             TaggingApi(store),
@@ -40,7 +43,12 @@ class ProtonApi:
             SyncApi(store),
         )  # fmt: skip
         if deployments is not None:  # environments need the provisioning worker
-            self._parts += (EnvironmentsApi(store, quotas, deployments), HistoryApi(store))
+            self._parts += (
+                EnvironmentsApi(store, quotas, deployments),
+                HistoryApi(store),
+                ServicesApi(store, quotas, deployments),
+                ServiceInstancesApi(store, quotas, deployments),
+            )
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:
         out: dict[tuple[str, str], ProtonHandler] = {}

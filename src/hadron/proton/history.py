@@ -2,14 +2,16 @@
 NotifyResourceDeploymentStatusChange.
 
 Layer: handlers (may use the store). Spec: proton.md §2.16 (deployments), §3.1 (notify),
-§6.2-6.3 (CodeBuild commands report outputs; self-managed automation reports status). Only
-environments exist so far: deployments of services, instances, pipelines and components, and
-notifications for them, answer ResourceNotFoundException because no such resource exists.
+§6.2-6.3 (CodeBuild commands report outputs; self-managed automation reports status).
+Deployments of environments, service instances and service pipelines exist; notifications name
+an environment, a service instance (``service/SVC/service-instance/NAME``) or a pipeline
+(``service/SVC/pipeline``). Components do not exist yet: naming one matches nothing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -27,14 +29,26 @@ Result = dict[str, Any]
 _STATE_FIELDS = ("templateName", "templateMajorVersion", "templateMinorVersion", "spec")
 
 
-def _state(text: str | None) -> dict[str, Any] | None:
+_STATE_KEYS = {
+    "ENVIRONMENT": "environment",
+    "SERVICE_INSTANCE": "serviceInstance",
+    "SERVICE_PIPELINE": "servicePipeline",
+}
+_PIPELINE_ARN = re.compile(
+    r"arn:aws:proton:([a-z0-9-]+):(\d{12}):service/([0-9A-Za-z]+[0-9A-Za-z_\-]*)/pipeline"
+)
+
+
+def _state(text: str | None, target_type: str = "ENVIRONMENT") -> dict[str, Any] | None:
     if text is None:
         return None
     stored = json.loads(text)
     if not stored:
         return None
     fields = {k: stored[k] for k in _STATE_FIELDS if stored.get(k) is not None}
-    return {"environment": fields}
+    if target_type == "SERVICE_INSTANCE":
+        fields.setdefault("spec", "")  # required in ServiceInstanceState
+    return {_STATE_KEYS.get(target_type, "environment"): fields}
 
 
 def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
@@ -50,6 +64,8 @@ def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
         "lastModifiedAt": d.last_modified_at,
     }
     optional: dict[str, Any] = {
+        "serviceName": d.service_name,
+        "serviceInstanceName": d.service_instance_name,
         "completedAt": d.completed_at,
         "lastAttemptedDeploymentId": d.last_attempted_deployment_id,
         "lastSucceededDeploymentId": d.last_succeeded_deployment_id,
@@ -57,8 +73,8 @@ def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
     if not summary:
         optional |= {
             "deploymentStatusMessage": d.deployment_status_message,
-            "initialState": _state(d.initial_state),
-            "targetState": _state(d.target_state),
+            "initialState": _state(d.initial_state, d.target_type),
+            "targetState": _state(d.target_state, d.target_type),
         }
     return out | {k: v for k, v in optional.items() if v is not None}
 
@@ -86,11 +102,13 @@ class HistoryApi:
         found = self._store.get_deployment(call.principal.account_id, call.region, p["id"])
         if found is None:
             raise _missing(p["id"])
-        env = p.get("environmentName")
-        # Only environment deployments exist yet: naming a service or component never matches.
-        if (env is not None and env != found.environment_name) or any(
-            p.get(k) is not None for k in ("serviceName", "serviceInstanceName", "componentName")
-        ):
+        named = {
+            "environmentName": found.environment_name,
+            "serviceName": found.service_name,
+            "serviceInstanceName": found.service_instance_name,
+            "componentName": None,  # components do not exist yet
+        }
+        if any(p.get(k) is not None and p[k] != v for k, v in named.items()):
             raise _missing(p["id"])
         return {"deployment": deployment_result(found)}
 
@@ -99,16 +117,23 @@ class HistoryApi:
         if p.get("serviceInstanceName") is not None and p.get("serviceName") is None:
             raise ValidationError("serviceName: is required when serviceInstanceName is given.")
         env = p.get("environmentName")
-        scope = f"deployments:{env or ''}"
+        service, instance = p.get("serviceName"), p.get("serviceInstanceName")
+        scope = f"deployments:{env or ''}:{service or ''}:{instance or ''}"
         after = decode_token(scope, p.get("nextToken"))
         limit = max_results(p)
-        if any(p.get(k) is not None for k in ("serviceName", "componentName")):
-            return {"deployments": []}  # no service or component deployments exist yet
+        if p.get("componentName") is not None:
+            return {"deployments": []}  # no component deployments exist yet
         key = None
         if isinstance(after, list) and len(after) == 2:
             key = (datetime.fromisoformat(str(after[0])), str(after[1]))
         found = self._store.list_deployments(
-            call.principal.account_id, call.region, env, key, limit + 1
+            call.principal.account_id,
+            call.region,
+            env,
+            key,
+            limit + 1,
+            service_name=service,
+            service_instance_name=instance,
         )
         page = found[:limit]
         out: Result = {"deployments": [deployment_result(d, summary=True) for d in page]}
@@ -127,22 +152,40 @@ class HistoryApi:
         p = call.params
         arn = p["resourceArn"]
         parsed = parse(arn)
-        if (
-            parsed is None
-            or parsed.account_id != call.principal.account_id
-            or parsed.region != call.region
-            or parsed.resource_type != "environment"
-        ):
+        pipeline = _PIPELINE_ARN.fullmatch(arn)
+        if pipeline is not None:
+            region, account, service = pipeline.groups()
+            target: tuple[str, ...] = ("pipeline", service)
+        elif parsed is not None and parsed.resource_type in ("environment", "service-instance"):
+            region, account = parsed.region, parsed.account_id
+            target = (parsed.resource_type, *parsed.parts)
+        else:
+            region = account = ""
+            target = ()
+        if not target or account != call.principal.account_id or region != call.region:
             raise ResourceNotFoundException(f"The resource {arn} was not found.")
         outputs: list[tuple[str, str]] = []
         for i, item in enumerate(p.get("outputs") or []):
             if item.get("key") is None or item.get("valueString") is None:
                 raise ValidationError(f"outputs[{i}]: key and valueString are both required.")
             outputs.append((str(item["key"]), str(item["valueString"])))
+        if target[0] != "environment":
+            self._store.notify_target(
+                account,
+                region,
+                target[1],
+                target[2] if len(target) > 2 else None,
+                status=p.get("status") or "",
+                deployment_id=p.get("deploymentId"),
+                outputs=outputs,
+                message=p.get("statusMessage"),
+                now=call.now,
+            )
+            return {}
         self._store.notify_environment(
-            parsed.account_id,
-            parsed.region,
-            parsed.parts[0],
+            account,
+            region,
+            target[1],
             status=p.get("status") or "",
             deployment_id=p.get("deploymentId"),
             outputs=outputs,

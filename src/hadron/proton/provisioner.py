@@ -34,13 +34,23 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from hadron.errors import ServiceError
 from hadron.proton import deployments as dep
+from hadron.proton.arns import TemplateKind
 from hadron.proton.codebuild import BuildSpec, run_build
 from hadron.proton.registration import check_bundle
-from hadron.proton.rendering import EnvironmentParams, environment_namespace, proton_inputs_json
+from hadron.proton.rendering import (
+    EnvironmentParams,
+    InstanceParams,
+    ServiceParams,
+    environment_namespace,
+    pipeline_namespace,
+    proton_inputs_json,
+    service_instance_namespace,
+)
 from hadron.proton.specs import freeze
 from hadron.store import SqlStore
 from hadron.store.proton_records import Deployment, VersionRef
@@ -50,6 +60,10 @@ __all__ = ["PROTON_SERVICE", "Assume", "Provisioner", "failure_message"]
 log = logging.getLogger("hadron.proton.provisioner")
 
 PROTON_SERVICE: Final = "proton.amazonaws.com"
+_INSTANCE_DIR: Final = "instance_infrastructure"
+_PIPELINE_DIR: Final = "pipeline_infrastructure"
+#: How long a pipeline deployment waits for its service's instance deployments to finish.
+PIPELINE_WAIT: Final = 3600.0
 #: Kept of a failed build's log in ``deploymentStatusMessage``.
 MESSAGE_TAIL: Final = 4000
 
@@ -136,6 +150,8 @@ class Provisioner:
                 continue
             log.warning("deployment %s was interrupted; marking it %s", d.id, recovered[0])
             self._store.finish_deployment(d.id, dep.Event.RECOVER, recovered[1], self._clock())
+        for name in self._store.recover_services(self._clock()):
+            log.warning("service %s was interrupted; marking it failed", name)
         if self._builds.is_dir():  # work directories of builds that died with that process
             for left in self._builds.iterdir():
                 shutil.rmtree(left, ignore_errors=True)
@@ -161,6 +177,7 @@ class Provisioner:
 
     def _run(self, deployment_id: str, cancel: threading.Event) -> None:
         try:
+            self._await_instances(deployment_id, cancel)
             with self._slots:
                 self.deploy(deployment_id, cancel)
         except Exception:
@@ -169,6 +186,19 @@ class Provisioner:
         finally:
             with self._lock:
                 self._running.pop(deployment_id, None)
+
+    def _await_instances(self, deployment_id: str, cancel: threading.Event) -> None:
+        """A pipeline deployment starts once its service's instance deployments have finished
+        (its templates read their outputs)."""
+        d = self._store.deployment_by_id(deployment_id)
+        if d is None or d.target_type != "SERVICE_PIPELINE" or d.action != "DEPLOY":
+            return
+        waited = 0.0
+        while waited < PIPELINE_WAIT and not cancel.is_set():
+            if not self._store.service_instances_busy(d.account_id, d.region, str(d.service_name)):
+                return
+            cancel.wait(0.25)
+            waited += 0.25
 
     def _finish_failed(self, deployment_id: str, message: str) -> None:
         found = self._store.deployment_by_id(deployment_id)
@@ -207,27 +237,108 @@ class Provisioner:
         event, message = self._build(d, state, deleting, cancel or threading.Event())
         self._store.finish_deployment(d.id, ok if event is None else event, message, self._clock())
 
-    def _build(
-        self, d: Deployment, state: Mapping[str, Any], deleting: bool, cancel: threading.Event
-    ) -> tuple[dep.Event | None, str | None]:
-        """Run the CodeBuild-style commands; (None, None) on success, else (event, message)."""
-        fail = dep.Event.DELETE_FAIL if deleting else dep.Event.FAIL
-        env = self._store.get_environment(d.account_id, d.region, d.environment_name)
-        if env is None:  # pragma: no cover - deleted only by this deployment's own success
-            return fail, "The environment no longer exists."
+    def _customer_managed(self, d: Deployment, template: str) -> bool:
+        found = self._store.get_proton_template(d.account_id, d.region, "service", template)
+        return found is not None and found.provisioning == "CUSTOMER_MANAGED"
+
+    def _environment_params(self, d: Deployment, name: str) -> EnvironmentParams | str:
+        env = self._store.get_environment(d.account_id, d.region, name)
+        if env is None:
+            return f"The environment {name} no longer exists."
+        outputs = self._store.outputs(d.account_id, d.region, name, None)
+        return EnvironmentParams(
+            name=name,
+            inputs=_frozen(json.loads(env.inputs)),
+            outputs=_outputs(outputs),
+            account_id=d.account_id,
+        )
+
+    def _target(
+        self, d: Deployment, state: Mapping[str, Any]
+    ) -> tuple[str, bytes, TemplateKind, str | None, Mapping[str, Any]] | str:
+        """(bundle directory, bundle, template kind, role, proton-inputs namespace) of a
+        deployment, or why it cannot run."""
+        kind: TemplateKind = "environment" if d.target_type == "ENVIRONMENT" else "service"
         ref = VersionRef(
             d.account_id,
             d.region,
-            "environment",
+            kind,
             str(state["templateName"]),
             int(state["templateMajorVersion"]),
             int(state["templateMinorVersion"]),
         )
         data = self._store.get_template_bundle(ref)
         if data is None:
-            return fail, f"The template version {ref.major}.{ref.minor} has no bundle."
-        checked = check_bundle(data, kind="environment")
-        settings = checked.manifests["infrastructure"].templates[0].codebuild
+            return f"The template version {ref.major}.{ref.minor} has no bundle."
+        inputs = _frozen(state.get("inputs") or {})
+        if kind == "environment":
+            env = self._store.get_environment(d.account_id, d.region, d.environment_name)
+            if env is None:  # pragma: no cover - deleted only by this deployment's own success
+                return "The environment no longer exists."
+            params = EnvironmentParams(name=env.name, inputs=inputs, account_id=env.account_id)
+            return (
+                "infrastructure",
+                data,
+                kind,
+                env.codebuild_role_arn,
+                environment_namespace(params),
+            )
+        service = self._store.get_service(d.account_id, d.region, str(d.service_name))
+        if service is None:
+            return f"The service {d.service_name} no longer exists."
+        svc = ServiceParams(
+            name=service.name,
+            repository_id=service.repository_id,
+            repository_connection_arn=service.repository_connection_arn,
+            branch_name=service.branch_name,
+        )
+        if d.target_type == "SERVICE_INSTANCE":
+            env_params = self._environment_params(d, d.environment_name)
+            if isinstance(env_params, str):
+                return env_params
+            env = self._store.get_environment(d.account_id, d.region, d.environment_name)
+            role = None if env is None else env.codebuild_role_arn
+            instance = InstanceParams(
+                name=str(d.service_instance_name), environment=env_params, inputs=inputs
+            )
+            return _INSTANCE_DIR, data, kind, role, service_instance_namespace(svc, instance)
+        instances: list[InstanceParams] = []
+        for item in self._store.service_instances(d.account_id, d.region, service.name):
+            env_params = self._environment_params(d, item.environment_name)
+            if isinstance(env_params, str):
+                return env_params
+            outputs = self._store.target_outputs(
+                d.account_id, d.region, service.name, item.name, None
+            )
+            instances.append(
+                InstanceParams(
+                    name=item.name,
+                    environment=env_params,
+                    inputs=_frozen(json.loads(item.inputs)),
+                    outputs=_outputs(outputs),
+                )
+            )
+        settings = self._store.get_proton_account_settings(d.account_id, d.region)
+        return (
+            _PIPELINE_DIR,
+            data,
+            kind,
+            settings.pipeline_codebuild_role_arn,
+            pipeline_namespace(svc, inputs, instances),
+        )
+
+    def _build(
+        self, d: Deployment, state: Mapping[str, Any], deleting: bool, cancel: threading.Event
+    ) -> tuple[dep.Event | None, str | None]:
+        """Run the CodeBuild-style commands; (None, None) on success, else (event, message)."""
+        fail = dep.Event.DELETE_FAIL if deleting else dep.Event.FAIL
+        target = self._target(d, state)
+        if isinstance(target, str):
+            return fail, target
+        directory, data, kind, role, namespace = target
+        managed = kind == "service" and self._customer_managed(d, str(state["templateName"]))
+        checked = check_bundle(data, kind=kind, customer_managed=managed)
+        settings = checked.manifests[directory].templates[0].codebuild
         if settings is None:  # pragma: no cover - engine codebuild always has settings
             return fail, "The manifest has no CodeBuild settings."
         commands = settings.deprovision if deleting else settings.provision
@@ -237,9 +348,13 @@ class Provisioner:
             if self._stopping:
                 return fail, "The Hadron server stopped before the build started."
             return dep.Event.CANCELLED, dep.CANCELLED_MESSAGE
-        role = env.codebuild_role_arn
         if not role:
-            return fail, "codebuildRoleArn: the environment has no CodeBuild role."
+            return fail, (
+                "pipelineCodebuildRoleArn: the account settings have no pipeline CodeBuild role."
+                if kind == "service" and directory != _INSTANCE_DIR
+                else "codebuildRoleArn: the environment has no CodeBuild role."
+            )
+        field = "pipelineCodebuildRoleArn" if directory == _PIPELINE_DIR else "codebuildRoleArn"
         try:
             credentials = self._assume(
                 role,
@@ -249,12 +364,9 @@ class Provisioner:
             )
         except ServiceError as exc:
             return fail, (
-                f"Hadron could not assume the codebuildRoleArn {role} as {PROTON_SERVICE}: "
+                f"Hadron could not assume the {field} {role} as {PROTON_SERVICE}: "
                 f"{exc.message} The role must exist and trust {PROTON_SERVICE}."
             )
-        params = EnvironmentParams(
-            name=env.name, inputs=_frozen(state.get("inputs") or {}), account_id=env.account_id
-        )
         extra = {
             **settings.env_variables,
             **self._client_env(),
@@ -265,11 +377,11 @@ class Provisioner:
             "AWS_REGION": d.region,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        files = checked.bundle.under("infrastructure")
+        files = checked.bundle.under(directory)
         spec = BuildSpec(
             commands=commands,
             resource_arn=d.target_arn,
-            inputs_json=proton_inputs_json(environment_namespace(params)),
+            inputs_json=proton_inputs_json(namespace),
             files=files,
             bin_dir=self._bin_dir,
             extra_env=extra,
@@ -302,3 +414,7 @@ class Provisioner:
 
 def _frozen(inputs: Mapping[str, Any]) -> Any:
     return freeze(dict(inputs))
+
+
+def _outputs(pairs: list[tuple[str, str]]) -> Mapping[str, str]:
+    return MappingProxyType(dict(pairs))

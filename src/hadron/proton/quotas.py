@@ -17,7 +17,11 @@ class Quotas:
     templates: int = 100  # environment and service templates together
     versions_per_template: int = 500
     environments: int = 100
+    services: int = 1000
+    instances_per_service: int = 20
 
     def __post_init__(self) -> None:
-        if self.templates < 1 or self.versions_per_template < 1 or self.environments < 1:
+        values = (self.templates, self.versions_per_template, self.environments, self.services,
+                  self.instances_per_service)  # fmt: skip
+        if min(values) < 1:
             raise ValueError("quotas must be positive")

@@ -765,6 +765,50 @@ class SqlProtonServices:
 
     # --- instances and pipelines ---------------------------------------------------------------
 
+    def add_service_instance(
+        self,
+        account_id: str,
+        region: str,
+        service: str,
+        item: NewInstance,
+        *,
+        tags: Tags,
+        client_token: str | None,
+        now: datetime,
+        max_instances: int,
+    ) -> tuple[ServiceInstance, bool]:
+        """CreateServiceInstance: add one instance (and its deployment) to a service. A retry
+        with the instance's last clientToken answers it; the flag says whether it was added."""
+        where = _iw(account_id, region, service, item.name)
+        with transactions.write(self._engine) as conn:
+            svc = conn.execute(select(_S).where(_sw(account_id, region, service))).first()
+            if svc is None:
+                raise service_missing(service)
+            row = conn.execute(select(_I).where(where)).first()
+            if row is not None:
+                if client_token is not None and row.last_client_request_token == client_token:
+                    return _instance(row), False
+                raise ConflictException(
+                    f"The service instance {item.name} of service {service} already exists."
+                )
+            status = dep.ServiceStatus(svc.status)
+            if status in (dep.ServiceStatus.DELETE_IN_PROGRESS, dep.ServiceStatus.DELETE_FAILED):
+                raise ConflictException(
+                    f"Cannot add an instance to service {service}: its status is {status}."
+                )
+            count = conn.execute(
+                select(func.count()).select_from(_I).where(_iw(account_id, region, service))
+            ).scalar_one()
+            if count >= max_instances:
+                raise ServiceQuotaExceededException(
+                    f"The service {service} already has {count} service instances; a service "
+                    f"can have at most {max_instances}."
+                )
+            _add_instance(conn, account_id, region, service, item, now)
+            conn.execute(update(_I).where(where).values(last_client_request_token=client_token))
+            merge_tags(conn, account_id, instance_arn(region, account_id, service, item.name), tags)
+            return _instance(conn.execute(select(_I).where(where)).one()), True
+
     def update_service_instance(
         self,
         account_id: str,
