@@ -10,9 +10,8 @@ Nothing here syncs: the Git sync engines are a later slice. The records are vali
 repository cannot be unlinked while a configuration or the account's pipeline provisioning
 repository uses it (ConflictException).
 
-Services do not exist in this store yet: :func:`service_exists` answers "no such service" for
-every name, so every service sync operation answers ResourceNotFoundException, as AWS does for a
-service that does not exist. When the services table arrives, that one function looks it up.
+A service sync configuration needs its service (:func:`service_exists`); the service's store
+(``hadron.store.proton_services``) deletes the configuration with the service.
 """
 
 from __future__ import annotations

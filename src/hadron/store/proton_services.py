@@ -52,6 +52,7 @@ from hadron.store.schema import (
     proton_environments,
     proton_service_instances,
     proton_service_pipelines,
+    proton_service_sync_configs,
     proton_services,
 )
 
@@ -339,6 +340,12 @@ def _settle(conn: Connection, account: str, region: str, service: str, now: date
         )
         conn.execute(delete(_P).where(_pw(account, region, service)))
         conn.execute(delete(_I).where(_iw(account, region, service)))
+        sync = proton_service_sync_configs.c
+        conn.execute(
+            delete(proton_service_sync_configs).where(
+                sync.account_id == account, sync.region == region, sync.service_name == service
+            )
+        )
         conn.execute(delete(_S).where(_sw(account, region, service)))
         forget_resource(conn, account, arn, tombstone_at=now)
         return
