@@ -212,8 +212,11 @@ def test_service_lifecycle_with_the_aws_cli(world: World, tmp_path: Path) -> Non
     ]
     # UpdateService: add one instance, remove another.
     spec = _service_spec(world.env, "front", "extra")
+    before = proton.get_service(name=name)["service"]["pipeline"]["lastAttemptedDeploymentId"]
     updating = proton.update_service(name=name, spec=spec, description="two")["service"]
     assert updating["status"] == "UPDATE_IN_PROGRESS"
+    # The pipeline is redeployed (after the instances) and sees the new instance list.
+    assert updating["pipeline"]["lastAttemptedDeploymentId"] != before
     with pytest.raises(ClientError) as info:
         proton.update_service(name=name, spec=spec)
     assert _error(info)[0] == "ConflictException"
@@ -416,3 +419,53 @@ def test_crash_during_a_service_deployment(fresh_dir: Path, tmp_path: Path) -> N
         _gone(proton, name)
     finally:
         server.stop()
+
+
+def test_create_service_instance_and_list_filters(world: World) -> None:
+    proton = world.proton
+    name = _name("svc")
+    world.create(name, "one")
+    proton.get_waiter("service_created").wait(name=name, WaiterConfig=FAST)
+    spec = _service_spec(world.env, "two", port=9090)
+    created = proton.create_service_instance(
+        serviceName=name, name="two", spec=spec, clientToken="t-1",
+        tags=[{"key": "tier", "value": "web"}],
+    )["serviceInstance"]  # fmt: skip
+    assert created["deploymentStatus"] == "IN_PROGRESS" and created["environmentName"] == world.env
+    again = proton.create_service_instance(serviceName=name, name="two", spec=spec,
+                                           clientToken="t-1")["serviceInstance"]  # fmt: skip
+    assert again["lastAttemptedDeploymentId"] == created["lastAttemptedDeploymentId"]
+    with pytest.raises(ClientError) as info:
+        proton.create_service_instance(serviceName=name, name="two", spec=spec)
+    assert _error(info)[0] == "ConflictException"
+    with pytest.raises(ClientError) as info:
+        proton.create_service_instance(serviceName=name, name="three", spec="port: 1\n")
+    assert _error(info)[0] == "ValidationException"
+    proton.get_waiter("service_instance_deployed").wait(
+        serviceName=name, name="two", WaiterConfig=FAST
+    )
+    assert proton.list_tags_for_resource(resourceArn=created["arn"])["tags"] == [
+        {"key": "tier", "value": "web"}
+    ]
+    outputs = proton.list_service_instance_outputs(serviceName=name, serviceInstanceName="two")
+    assert {"key": "url", "valueString": f"http://two.{world.env}.example:9090"} in outputs[
+        "outputs"]  # fmt: skip
+
+    def names(**kw: Any) -> list[str]:
+        found = proton.list_service_instances(serviceName=name, **kw)["serviceInstances"]
+        return [i["name"] for i in found]
+
+    assert names(sortBy="name", sortOrder="DESCENDING") == ["two", "one"]
+    assert names(filters=[{"key": "name", "value": "one"}]) == ["one"]
+    assert names(filters=[{"key": "deployedTemplateVersionStatus", "value": "UP_TO_DATE"}]) == [
+        "one", "two"]  # fmt: skip
+    assert names(filters=[{"key": "createdAtBefore", "value": "2000-01-01T00:00:00Z"}]) == []
+    page = proton.list_service_instances(serviceName=name, maxResults=1)
+    rest = proton.list_service_instances(serviceName=name, nextToken=page["nextToken"])
+    assert [i["name"] for i in page["serviceInstances"] + rest["serviceInstances"]] == [
+        "one", "two"]  # fmt: skip
+    with pytest.raises(ClientError) as info:
+        proton.list_service_instances(serviceName="nope")
+    assert _error(info) == ("ResourceNotFoundException", "The service nope was not found.")
+    proton.delete_service(name=name)
+    _gone(proton, name)

@@ -10,8 +10,9 @@ ACTIVE or ``*_FAILED`` when its deployments finish (``hadron.store.proton_servic
 
 Choices (UNCONFIRMED, README): instances added by UpdateService use the newest version its
 existing instances are on; a kept instance's spec entry is not redeployed (use
-UpdateServiceInstance) but its environment cannot change; the pipeline is not redeployed when
-instances are added or removed.
+UpdateServiceInstance) but its environment cannot change; when instances are added or removed,
+the pipeline is redeployed at its current version and spec (after the instance deployments, so
+its templates see the new instance list).
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ class ServicesApi:
             raise service_missing(name)
         added: list[NewInstance] = []
         removed: dict[str, NewDeployment] = {}
+        pipeline_deployment: NewDeployment | None = None
         if p.get("spec") is not None:
             dep.check_service_change(name, dep.ServiceStatus(service.status), "update")
             spec = parse_service_spec(p["spec"])
@@ -298,6 +300,15 @@ class ServicesApi:
                 added = self._instances(call, spec, new_names, version, engine)
             for gone in sorted(set(current) - wanted):
                 removed[gone] = self._removal(call, current[gone])
+            piped = self._store.get_service_pipeline(account, region, name)
+            if piped is not None and (added or removed):
+                redeploy = self._removal(call, piped)
+                pipeline_deployment = NewDeployment(
+                    id=redeploy.id,
+                    action="DEPLOY",
+                    engine=redeploy.engine,
+                    target_state=redeploy.target_state,
+                )
         updated = self._store.update_service(
             account,
             region,
@@ -308,11 +319,14 @@ class ServicesApi:
             removed=removed,
             now=call.now,
             max_instances=self._quotas.instances_per_service,
+            pipeline=pipeline_deployment,
         )
         for new in added:
             self._queue.submit(new.deployment.id)
         for removal in removed.values():
             self._queue.submit(removal.id)
+        if pipeline_deployment is not None:
+            self._queue.submit(pipeline_deployment.id)
         pipeline = self._store.get_service_pipeline(account, region, name)
         return {"service": service_result(updated, pipeline)}
 

@@ -745,13 +745,16 @@ class SqlProtonEnvironments:
             wanted = deployment_id or row.last_succeeded_deployment_id
             if deployment_id is not None:
                 owner = conn.execute(
-                    select(_D.c.environment_name).where(
+                    select(_D.c.environment_name, _D.c.target_type).where(
                         _D.c.id == deployment_id,
                         _D.c.account_id == account_id,
                         _D.c.region == region,
                     )
                 ).first()
-                if owner is None or owner.environment_name != name:
+                if owner is None or (owner.environment_name, owner.target_type) != (
+                    name,
+                    _KIND.value,
+                ):
                     raise deployment_missing(deployment_id)
             if wanted is None:
                 return []

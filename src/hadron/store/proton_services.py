@@ -626,9 +626,12 @@ class SqlProtonServices:
         removed: Mapping[str, NewDeployment],
         now: datetime,
         max_instances: int,
+        pipeline: NewDeployment | None = None,
     ) -> Service:
         """Change the description and/or the spec; instances in ``added`` are created and those
-        in ``removed`` (by name) deleted, the service going UPDATE_IN_PROGRESS."""
+        in ``removed`` (by name) deleted, and ``pipeline`` (a redeployment of the pipeline at
+        its current version, which then sees the new instances) started; the service goes
+        UPDATE_IN_PROGRESS."""
         with transactions.write(self._engine) as conn:
             row = conn.execute(select(_S).where(_sw(account_id, region, name))).first()
             if row is None:
@@ -660,6 +663,16 @@ class SqlProtonServices:
                     )
                 values["spec"] = spec
                 ids = [i.deployment.id for i in added] + [d.id for d in removed.values()]
+                piped = conn.execute(select(_P).where(_pw(account_id, region, name))).first()
+                if pipeline is not None and piped is not None and ids:
+                    dep.check_update(_PIPELINE, name, dep.DeploymentStatus(piped.deployment_status))
+                    env = conn.execute(
+                        select(_D.c.environment_name).where(
+                            _D.c.id == piped.last_attempted_deployment_id
+                        )
+                    ).scalar_one_or_none()
+                    _start_on(conn, _P, _pw(account_id, region, name), pipeline, env or "", now)
+                    ids.append(pipeline.id)
                 if ids:
                     values |= {
                         "status": dep.service_step(
