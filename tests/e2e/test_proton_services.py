@@ -329,6 +329,20 @@ def test_bad_requests_create_nothing(world: World, server: Server, tmp_path: Pat
     assert _error(info)[0] == "ConflictException"
     proton.delete_service(name=name)
     _gone(proton, name)
+    # MAJOR_VERSION: the new major must list the instance's environment template as compatible.
+    movable = _publish_service(server, tmp_path, _service_files(), world.env_template)
+    _publish_service(server, tmp_path, _service_files(), other_env_template, movable)
+    moved = _name("svc")
+    world.create(moved, "a", template=movable)
+    proton.get_waiter("service_created").wait(name=moved, WaiterConfig=FAST)
+    with pytest.raises(ClientError) as info:
+        proton.update_service_instance(serviceName=moved, name="a", deploymentType="MAJOR_VERSION")
+    code, message = _error(info)
+    assert code == "ValidationException" and "not compatible" in message
+    instance = proton.get_service_instance(serviceName=moved, name="a")["serviceInstance"]
+    assert (instance["templateMajorVersion"], instance["deploymentStatus"]) == ("1", "SUCCEEDED")
+    proton.delete_service(name=moved)
+    _gone(proton, moved)
 
 
 def test_service_quota(fresh_dir: Path, tmp_path: Path) -> None:
