@@ -1,9 +1,9 @@
 """The provisioning worker: run a deployment's infrastructure commands and record the result.
 
 Edge module (threads, store, files, subprocesses). Spec: proton.md §6.2 (CodeBuild
-provisioning), §2.5 (cancel), §2.16 (deployments). A create/update/delete of an environment
-leaves a deployment record IN_PROGRESS (or DELETE_IN_PROGRESS) and calls :meth:`submit`; a
-thread per deployment then
+provisioning), §2.5-§2.8 (cancel), §2.16 (deployments). A create/update/delete of an
+environment, a service instance or a service pipeline leaves a deployment record IN_PROGRESS
+(or DELETE_IN_PROGRESS) and calls :meth:`submit`; a thread per deployment then
 
 * for ``rendering_engine: codebuild``: writes the version's ``infrastructure/`` files and
   ``proton-inputs.json`` into a fresh ``DATA/proton-builds/<deployment id>``, assumes the
@@ -15,6 +15,12 @@ thread per deployment then
   CLI and python3). The log is kept as ``DATA/logs/<deployment id>.log``; a failure's
   ``deploymentStatusMessage`` ends with the log tail. Commands report outputs with
   ``aws proton notify-resource-deployment-status-change``.
+  A service instance's build uses ``instance_infrastructure/``, its environment's
+  ``codebuildRoleArn`` and ``proton-inputs.json`` of ``rendering.service_instance_namespace``
+  (the environment's outputs are those of its last succeeded deployment); a pipeline's build uses
+  ``pipeline_infrastructure/``, the account settings' ``pipelineCodebuildRoleArn`` and
+  ``rendering.pipeline_namespace`` (every instance with its outputs), and starts only once the
+  service's instance deployments have finished.
 * for a CUSTOMER_MANAGED (imported) environment: records its spec inputs as its outputs.
 * for ``cloudformation`` and ``terraform`` (self-managed) versions: fails the deployment with a
   message saying the engine is not available yet (nothing was provisioned, so deleting such an
@@ -22,7 +28,7 @@ thread per deployment then
 
 :meth:`cancel` stops a running build (the deployment ends CANCELLED). :meth:`start` first fails
 every deployment a previous process left running (``deployments.recover``): their builds died
-with it.
+with it; services still busy then move on (``deployments.recover_service``).
 """
 
 from __future__ import annotations

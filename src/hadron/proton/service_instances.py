@@ -189,7 +189,7 @@ class ServiceInstancesApi:
                 target_state=state_json(service.template_name, ref, raw, inputs),
             ),
         )
-        token = p.get("clientToken") or request_hash(p)[:32]
+        token = p.get("clientToken")
         found, added = self._store.add_service_instance(
             account,
             region,
