@@ -184,6 +184,15 @@ def _parser() -> argparse.ArgumentParser:
         help="Proton directly defined components per account",
     )
     s.add_argument(
+        "--proton-max-services", type=int, default=1000, help="Proton services per account"
+    )
+    s.add_argument(
+        "--proton-max-instances-per-service",
+        type=int,
+        default=20,
+        help="Proton service instances per service",
+    )
+    s.add_argument(
         "--proton-build-timeout",
         type=float,
         default=3600.0,
@@ -271,7 +280,8 @@ def _serve(args: argparse.Namespace) -> int:
         quotas = Quotas(
             args.proton_max_templates, args.proton_max_template_versions,
             args.proton_max_environments, account_connections=args.proton_max_account_connections,
-            components=args.proton_max_components,
+            components=args.proton_max_components, services=args.proton_max_services,
+            instances_per_service=args.proton_max_instances_per_service,
         )  # fmt: skip
         if args.proton_build_timeout <= 0:
             raise ValueError("--proton-build-timeout must be positive")

@@ -40,7 +40,7 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sts.get_caller_identity()
         proton = srv.client("proton")
         with pytest.raises(proton.exceptions.ClientError):
-            proton.list_services()  # allowed (AdministratorAccess), not implemented yet
+            proton.get_resources_summary()  # allowed (AdministratorAccess), not served yet
         bad = srv.session().client(
             "sts", aws_access_key_id="AKIAAAAAAAAAAAAAAAAA", aws_secret_access_key="x" * 40
         )
@@ -56,7 +56,7 @@ def test_one_record_per_request(audited: Path) -> None:
     assert [r["eventName"] for r in records] == [
         "GetCallerIdentity",
         "GetCallerIdentity",
-        "ListServices",
+        "GetResourcesSummary",
         "GetCallerIdentity",
     ]
     ok = records[0]
@@ -73,7 +73,7 @@ def test_one_record_per_request(audited: Path) -> None:
     assert "errorCode" not in ok
     unserved = records[2]
     assert unserved["errorCode"] == "NotImplemented"
-    assert "ListServices" in unserved["errorMessage"]
+    assert "GetResourcesSummary" in unserved["errorMessage"]
     unknown = records[3]
     assert unknown["errorCode"] == "InvalidClientTokenId"
     assert unknown["userIdentity"]["accessKeyId"] == "AKIAAAAAAAAAAAAAAAAA"

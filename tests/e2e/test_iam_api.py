@@ -127,7 +127,7 @@ def test_source_ip_and_requested_region_conditions(server: Server) -> None:
     iam.attach_user_policy(UserName=carol, PolicyArn=arn)
     proton = _user_client(server, iam, carol, "proton")
     with pytest.raises(ClientError) as far:
-        proton.list_services()
+        proton.get_resources_summary()
     assert _code(far) == "AccessDeniedException"
 
     iam.create_policy_version(
@@ -138,7 +138,7 @@ def test_source_ip_and_requested_region_conditions(server: Server) -> None:
         SetAsDefault=True,
     )
     with pytest.raises(ClientError) as near:
-        proton.list_services()
+        proton.get_resources_summary()
     assert _code(near) == "NotImplemented"
 
     iam.create_policy_version(
@@ -149,11 +149,11 @@ def test_source_ip_and_requested_region_conditions(server: Server) -> None:
         SetAsDefault=True,
     )
     with pytest.raises(ClientError) as region:
-        proton.list_services()
+        proton.get_resources_summary()
     assert _code(region) == "AccessDeniedException"
     iam.set_default_policy_version(PolicyArn=arn, VersionId="v2")
     with pytest.raises(ClientError) as back:
-        proton.list_services()
+        proton.get_resources_summary()
     assert _code(back) == "NotImplemented"
 
 

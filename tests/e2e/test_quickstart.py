@@ -90,7 +90,7 @@ def test_admin_gets_past_authorization_and_others_are_denied(server: Server) -> 
     # NotImplemented (past authorization), and IAM operations work.
     proton = server.client("proton")
     with pytest.raises(proton.exceptions.ClientError) as info:
-        proton.list_services()
+        proton.get_resources_summary()
     assert info.value.response["Error"]["Code"] == "NotImplemented"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     iam = server.client("iam")

@@ -177,6 +177,9 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             for table in (
                 "proton_environment_account_connections",  # migration 0012
                 "proton_components",  # migration 0011
+                "proton_service_pipelines",  # migration 0010
+                "proton_service_instances",
+                "proton_services",
                 "proton_service_sync_configs",  # migration 0009
                 "proton_template_sync_configs",
                 "proton_repositories",

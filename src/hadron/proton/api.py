@@ -17,6 +17,8 @@ from hadron.proton.overview import OverviewApi
 from hadron.proton.params import ProtonHandler
 from hadron.proton.quotas import Quotas
 from hadron.proton.repositories import RepositoriesApi
+from hadron.proton.service_instances import ServiceInstancesApi
+from hadron.proton.services import ServicesApi
 from hadron.proton.sync import SyncApi
 from hadron.proton.tagging import TaggingApi
 from hadron.proton.templates import TemplatesApi
@@ -56,6 +58,8 @@ class ProtonApi:
                 EnvironmentsApi(store, quotas, deployments),
                 ComponentsApi(store, quotas, deployments),
                 HistoryApi(store),
+                ServicesApi(store, quotas, deployments),
+                ServiceInstancesApi(store, quotas, deployments),
             )
 
     def call_handlers(self) -> dict[tuple[str, str], ProtonHandler]:

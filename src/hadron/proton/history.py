@@ -3,13 +3,17 @@ NotifyResourceDeploymentStatusChange.
 
 Layer: handlers (may use the store). Spec: proton.md §2.16 (deployments), §3.1 (notify),
 §6.2-6.3 (CodeBuild commands report outputs; self-managed automation reports status).
-Environments and components exist so far: deployments of services, instances and pipelines, and
-notifications for them, answer ResourceNotFoundException because no such resource exists.
+Deployments of environments, service instances, service pipelines and components; notifications
+name an environment, a service instance (``service/SVC/service-instance/NAME``), a pipeline
+(``service/SVC/pipeline``) or a component. The build of an environment provisioned through an
+environment account connection reports from the environment account
+(:func:`hadron.proton.connections.may_notify`); everything else from its own account.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +34,17 @@ _COMPONENT_FIELDS = ("serviceName", "serviceInstanceName", "serviceSpec", "templ
 _COMPONENT = "COMPONENT"
 
 
-def _state(text: str | None, target_type: str) -> dict[str, Any] | None:
+_STATE_KEYS = {
+    "ENVIRONMENT": "environment",
+    "SERVICE_INSTANCE": "serviceInstance",
+    "SERVICE_PIPELINE": "servicePipeline",
+}
+_PIPELINE_ARN = re.compile(
+    r"arn:aws:proton:([a-z0-9-]+):(\d{12}):service/([0-9A-Za-z]+[0-9A-Za-z_\-]*)/pipeline"
+)
+
+
+def _state(text: str | None, target_type: str = "ENVIRONMENT") -> dict[str, Any] | None:
     if text is None:
         return None
     stored = json.loads(text)
@@ -39,15 +53,18 @@ def _state(text: str | None, target_type: str) -> dict[str, Any] | None:
     if target_type == _COMPONENT:
         return {"component": {k: stored[k] for k in _COMPONENT_FIELDS if stored.get(k)}}
     fields = {k: stored[k] for k in _STATE_FIELDS if stored.get(k) is not None}
-    return {"environment": fields}
+    if target_type == "SERVICE_INSTANCE":
+        fields.setdefault("spec", "")  # required in ServiceInstanceState
+    return {_STATE_KEYS.get(target_type, "environment"): fields}
 
 
-def _component_attachment(d: Deployment) -> dict[str, Any]:
-    """``serviceName``/``serviceInstanceName`` of an attached component's deployment."""
+def _attachment(d: Deployment) -> dict[str, Any]:
+    """``serviceName``/``serviceInstanceName`` of a deployment: its columns, or for a
+    component's, the service instance its target state attaches it to."""
     if d.target_type != _COMPONENT:
-        return {}
+        return {"serviceName": d.service_name, "serviceInstanceName": d.service_instance_name}
     state = json.loads(d.target_state or "{}")
-    return {k: state[k] for k in ("serviceName", "serviceInstanceName") if state.get(k)}
+    return {k: state.get(k) or None for k in ("serviceName", "serviceInstanceName")}
 
 
 def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
@@ -63,8 +80,8 @@ def deployment_result(d: Deployment, *, summary: bool = False) -> Result:
         "lastModifiedAt": d.last_modified_at,
     }
     optional: dict[str, Any] = {
+        **_attachment(d),
         "componentName": d.component_name,
-        **_component_attachment(d),
         "completedAt": d.completed_at,
         "lastAttemptedDeploymentId": d.last_attempted_deployment_id,
         "lastSucceededDeploymentId": d.last_succeeded_deployment_id,
@@ -101,13 +118,12 @@ class HistoryApi:
         found = self._store.get_deployment(call.principal.account_id, call.region, p["id"])
         if found is None:
             raise _missing(p["id"])
-        env, component = p.get("environmentName"), p.get("componentName")
-        # Environment and component deployments exist yet: naming a service never matches.
-        if (
-            (env is not None and env != found.environment_name)
-            or (component is not None and component != found.component_name)
-            or any(p.get(k) is not None for k in ("serviceName", "serviceInstanceName"))
-        ):
+        named = {
+            "environmentName": found.environment_name,
+            **_attachment(found),
+            "componentName": found.component_name,
+        }
+        if any(p.get(k) is not None and p[k] != v for k, v in named.items()):
             raise _missing(p["id"])
         return {"deployment": deployment_result(found)}
 
@@ -116,16 +132,22 @@ class HistoryApi:
         if p.get("serviceInstanceName") is not None and p.get("serviceName") is None:
             raise ValidationError("serviceName: is required when serviceInstanceName is given.")
         env, component = p.get("environmentName"), p.get("componentName")
-        scope = f"deployments:{env or ''}" + (f":component:{component}" if component else "")
+        service, instance = p.get("serviceName"), p.get("serviceInstanceName")
+        scope = f"deployments:{env or ''}:{service or ''}:{instance or ''}:{component or ''}"
         after = decode_token(scope, p.get("nextToken"))
         limit = max_results(p)
-        if p.get("serviceName") is not None:
-            return {"deployments": []}  # no service deployments exist yet
         key = None
         if isinstance(after, list) and len(after) == 2:
             key = (datetime.fromisoformat(str(after[0])), str(after[1]))
         found = self._store.list_deployments(
-            call.principal.account_id, call.region, env, key, limit + 1, component_name=component
+            call.principal.account_id,
+            call.region,
+            env,
+            key,
+            limit + 1,
+            service_name=service,
+            service_instance_name=instance,
+            component_name=component,
         )
         page = found[:limit]
         out: Result = {"deployments": [deployment_result(d, summary=True) for d in page]}
@@ -144,23 +166,30 @@ class HistoryApi:
         p = call.params
         arn = p["resourceArn"]
         parsed = parse(arn)
+        pipeline = _PIPELINE_ARN.fullmatch(arn)
+        if pipeline is not None:
+            region, account, service = pipeline.groups()
+            target: tuple[str, ...] = ("pipeline", service)
+        elif parsed is not None and parsed.resource_type in (
+            "environment",
+            "service-instance",
+            "component",
+        ):
+            region, account = parsed.region, parsed.account_id
+            target = (parsed.resource_type, *parsed.parts)
+        else:
+            region = account = ""
+            target = ()
+        caller = call.principal.account_id
         if (
-            parsed is None
-            or parsed.region != call.region
-            or parsed.resource_type not in ("environment", "component")
-            # the build of an environment provisioned through a connection reports from the
-            # environment account (hadron.proton.connections.may_notify); a component's from
-            # its own account
+            not target
+            or region != call.region
             or not (
-                may_notify(
-                    self._store,
-                    call.principal.account_id,
-                    parsed.account_id,
-                    parsed.region,
-                    parsed.parts[0],
+                account == caller
+                or (
+                    target[0] == "environment"
+                    and may_notify(self._store, caller, account, region, target[1])
                 )
-                if parsed.resource_type == "environment"
-                else call.principal.account_id == parsed.account_id
             )
         ):
             raise ResourceNotFoundException(f"The resource {arn} was not found.")
@@ -169,15 +198,35 @@ class HistoryApi:
             if item.get("key") is None or item.get("valueString") is None:
                 raise ValidationError(f"outputs[{i}]: key and valueString are both required.")
             outputs.append((str(item["key"]), str(item["valueString"])))
-        notify = (
-            self._store.notify_component
-            if parsed.resource_type == "component"
-            else self._store.notify_environment
-        )
-        notify(
-            parsed.account_id,
-            parsed.region,
-            parsed.parts[0],
+        if target[0] == "component":
+            self._store.notify_component(
+                account,
+                region,
+                target[1],
+                status=p.get("status") or "",
+                deployment_id=p.get("deploymentId"),
+                outputs=outputs,
+                message=p.get("statusMessage"),
+                now=call.now,
+            )
+            return {}
+        if target[0] != "environment":
+            self._store.notify_target(
+                account,
+                region,
+                target[1],
+                target[2] if len(target) > 2 else None,
+                status=p.get("status") or "",
+                deployment_id=p.get("deploymentId"),
+                outputs=outputs,
+                message=p.get("statusMessage"),
+                now=call.now,
+            )
+            return {}
+        self._store.notify_environment(
+            account,
+            region,
+            target[1],
             status=p.get("status") or "",
             deployment_id=p.get("deploymentId"),
             outputs=outputs,

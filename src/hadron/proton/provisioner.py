@@ -1,9 +1,9 @@
 """The provisioning worker: run a deployment's infrastructure commands and record the result.
 
 Edge module (threads, store, files, subprocesses). Spec: proton.md §6.2 (CodeBuild
-provisioning), §2.5 (cancel), §2.16 (deployments). A create/update/delete of an environment
-leaves a deployment record IN_PROGRESS (or DELETE_IN_PROGRESS) and calls :meth:`submit`; a
-thread per deployment then
+provisioning), §2.5-§2.8 (cancel), §2.16 (deployments). A create/update/delete of an
+environment, a service instance or a service pipeline leaves a deployment record IN_PROGRESS
+(or DELETE_IN_PROGRESS) and calls :meth:`submit`; a thread per deployment then
 
 * for ``rendering_engine: codebuild``: writes the version's ``infrastructure/`` files and
   ``proton-inputs.json`` into a fresh ``DATA/proton-builds/<deployment id>``, assumes the
@@ -17,6 +17,12 @@ thread per deployment then
   CLI and python3). The log is kept as ``DATA/logs/<deployment id>.log``; a failure's
   ``deploymentStatusMessage`` ends with the log tail. Commands report outputs with
   ``aws proton notify-resource-deployment-status-change``.
+  A service instance's build uses ``instance_infrastructure/``, its environment's
+  ``codebuildRoleArn`` and ``proton-inputs.json`` of ``rendering.service_instance_namespace``
+  (the environment's outputs are those of its last succeeded deployment); a pipeline's build uses
+  ``pipeline_infrastructure/``, the account settings' ``pipelineCodebuildRoleArn`` and
+  ``rendering.pipeline_namespace`` (every instance with its outputs), and starts only once the
+  service's instance deployments have finished.
 * for a CUSTOMER_MANAGED (imported) environment: records its spec inputs as its outputs.
 * for ``cloudformation`` and ``terraform`` (self-managed) versions, and for directly defined
   components (which use only those two): fails the deployment with a message saying the engine
@@ -25,7 +31,7 @@ thread per deployment then
 
 :meth:`cancel` stops a running build (the deployment ends CANCELLED). :meth:`start` first fails
 every deployment a previous process left running (``deployments.recover``): their builds died
-with it.
+with it; services still busy then move on (``deployments.recover_service``).
 """
 
 from __future__ import annotations
@@ -37,14 +43,24 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from hadron.errors import ServiceError
 from hadron.proton import deployments as dep
+from hadron.proton.arns import TemplateKind
 from hadron.proton.codebuild import BuildSpec, run_build
-from hadron.proton.connections import build_role
+from hadron.proton.connections import BuildRole, build_role
 from hadron.proton.registration import check_bundle
-from hadron.proton.rendering import EnvironmentParams, environment_namespace, proton_inputs_json
+from hadron.proton.rendering import (
+    EnvironmentParams,
+    InstanceParams,
+    ServiceParams,
+    environment_namespace,
+    pipeline_namespace,
+    proton_inputs_json,
+    service_instance_namespace,
+)
 from hadron.proton.specs import freeze
 from hadron.store import SqlStore
 from hadron.store.proton_records import Deployment, VersionRef
@@ -54,6 +70,10 @@ __all__ = ["PROTON_SERVICE", "Assume", "Provisioner", "failure_message", "unavai
 log = logging.getLogger("hadron.proton.provisioner")
 
 PROTON_SERVICE: Final = "proton.amazonaws.com"
+_INSTANCE_DIR: Final = "instance_infrastructure"
+_PIPELINE_DIR: Final = "pipeline_infrastructure"
+#: How long a pipeline deployment waits for its service's instance deployments to finish.
+PIPELINE_WAIT: Final = 3600.0
 #: Kept of a failed build's log in ``deploymentStatusMessage``.
 MESSAGE_TAIL: Final = 4000
 
@@ -160,6 +180,8 @@ class Provisioner:
                 continue
             log.warning("deployment %s was interrupted; marking it %s", d.id, recovered[0])
             self._store.finish_deployment(d.id, dep.Event.RECOVER, recovered[1], self._clock())
+        for name in self._store.recover_services(self._clock()):
+            log.warning("service %s was interrupted; marking it failed", name)
         if self._builds.is_dir():  # work directories of builds that died with that process
             for left in self._builds.iterdir():
                 shutil.rmtree(left, ignore_errors=True)
@@ -185,6 +207,7 @@ class Provisioner:
 
     def _run(self, deployment_id: str, cancel: threading.Event) -> None:
         try:
+            self._await_instances(deployment_id, cancel)
             with self._slots:
                 self.deploy(deployment_id, cancel)
         except Exception:
@@ -193,6 +216,19 @@ class Provisioner:
         finally:
             with self._lock:
                 self._running.pop(deployment_id, None)
+
+    def _await_instances(self, deployment_id: str, cancel: threading.Event) -> None:
+        """A pipeline deployment starts once its service's instance deployments have finished
+        (its templates read their outputs)."""
+        d = self._store.deployment_by_id(deployment_id)
+        if d is None or d.target_type != "SERVICE_PIPELINE" or d.action != "DEPLOY":
+            return
+        waited = 0.0
+        while waited < PIPELINE_WAIT and not cancel.is_set():
+            if not self._store.service_instances_busy(d.account_id, d.region, str(d.service_name)):
+                return
+            cancel.wait(0.25)
+            waited += 0.25
 
     def _finish_failed(self, deployment_id: str, message: str) -> None:
         found = self._store.deployment_by_id(deployment_id)
@@ -232,27 +268,107 @@ class Provisioner:
         event, message = self._build(d, state, deleting, cancel or threading.Event())
         self._store.finish_deployment(d.id, ok if event is None else event, message, self._clock())
 
-    def _build(
-        self, d: Deployment, state: Mapping[str, Any], deleting: bool, cancel: threading.Event
-    ) -> tuple[dep.Event | None, str | None]:
-        """Run the CodeBuild-style commands; (None, None) on success, else (event, message)."""
-        fail = dep.Event.DELETE_FAIL if deleting else dep.Event.FAIL
-        env = self._store.get_environment(d.account_id, d.region, d.environment_name)
-        if env is None:  # pragma: no cover - deleted only by this deployment's own success
-            return fail, "The environment no longer exists."
+    def _customer_managed(self, d: Deployment, template: str) -> bool:
+        found = self._store.get_proton_template(d.account_id, d.region, "service", template)
+        return found is not None and found.provisioning == "CUSTOMER_MANAGED"
+
+    def _environment_params(self, d: Deployment, name: str) -> EnvironmentParams | str:
+        env = self._store.get_environment(d.account_id, d.region, name)
+        if env is None:
+            return f"The environment {name} no longer exists."
+        outputs = self._store.outputs(d.account_id, d.region, name, None)
+        return EnvironmentParams(
+            name=name,
+            inputs=_frozen(json.loads(env.inputs)),
+            outputs=_outputs(outputs),
+            account_id=build_role(self._store, env).account_id,  # through a connection: remote
+        )
+
+    def _target(
+        self, d: Deployment, state: Mapping[str, Any]
+    ) -> tuple[str, bytes, TemplateKind, BuildRole, Mapping[str, Any]] | str:
+        """(bundle directory, bundle, template kind, the role the build assumes, proton-inputs
+        namespace) of a deployment, or why it cannot run. An environment's builds (and its
+        service instances') use its own ``codebuildRoleArn`` or, through an environment account
+        connection, the connection's role in the environment account; a pipeline's the account
+        settings' ``pipelineCodebuildRoleArn``."""
+        kind: TemplateKind = "environment" if d.target_type == "ENVIRONMENT" else "service"
         ref = VersionRef(
             d.account_id,
             d.region,
-            "environment",
+            kind,
             str(state["templateName"]),
             int(state["templateMajorVersion"]),
             int(state["templateMinorVersion"]),
         )
         data = self._store.get_template_bundle(ref)
         if data is None:
-            return fail, f"The template version {ref.major}.{ref.minor} has no bundle."
-        checked = check_bundle(data, kind="environment")
-        settings = checked.manifests["infrastructure"].templates[0].codebuild
+            return f"The template version {ref.major}.{ref.minor} has no bundle."
+        inputs = _frozen(state.get("inputs") or {})
+        if kind == "environment":
+            env = self._store.get_environment(d.account_id, d.region, d.environment_name)
+            if env is None:  # pragma: no cover - deleted only by this deployment's own success
+                return "The environment no longer exists."
+            role = build_role(self._store, env)  # its own role, or its connection's
+            params = EnvironmentParams(name=env.name, inputs=inputs, account_id=role.account_id)
+            return "infrastructure", data, kind, role, environment_namespace(params)
+        service = self._store.get_service(d.account_id, d.region, str(d.service_name))
+        if service is None:
+            return f"The service {d.service_name} no longer exists."
+        svc = ServiceParams(
+            name=service.name,
+            repository_id=service.repository_id,
+            repository_connection_arn=service.repository_connection_arn,
+            branch_name=service.branch_name,
+        )
+        if d.target_type == "SERVICE_INSTANCE":
+            env_params = self._environment_params(d, d.environment_name)
+            if isinstance(env_params, str):
+                return env_params
+            env = self._store.get_environment(d.account_id, d.region, d.environment_name)
+            if env is None:  # pragma: no cover - _environment_params found it
+                return f"The environment {d.environment_name} no longer exists."
+            role = build_role(self._store, env)
+            instance = InstanceParams(
+                name=str(d.service_instance_name), environment=env_params, inputs=inputs
+            )
+            return _INSTANCE_DIR, data, kind, role, service_instance_namespace(svc, instance)
+        instances: list[InstanceParams] = []
+        for item in self._store.service_instances(d.account_id, d.region, service.name):
+            env_params = self._environment_params(d, item.environment_name)
+            if isinstance(env_params, str):
+                return env_params
+            outputs = self._store.target_outputs(
+                d.account_id, d.region, service.name, item.name, None
+            )
+            instances.append(
+                InstanceParams(
+                    name=item.name,
+                    environment=env_params,
+                    inputs=_frozen(json.loads(item.inputs)),
+                    outputs=_outputs(outputs),
+                )
+            )
+        settings = self._store.get_proton_account_settings(d.account_id, d.region)
+        pipeline_role = BuildRole(
+            settings.pipeline_codebuild_role_arn or None,
+            d.account_id,
+            "pipelineCodebuildRoleArn: the account settings have no pipeline CodeBuild role.",
+        )
+        return _PIPELINE_DIR, data, kind, pipeline_role, pipeline_namespace(svc, inputs, instances)
+
+    def _build(
+        self, d: Deployment, state: Mapping[str, Any], deleting: bool, cancel: threading.Event
+    ) -> tuple[dep.Event | None, str | None]:
+        """Run the CodeBuild-style commands; (None, None) on success, else (event, message)."""
+        fail = dep.Event.DELETE_FAIL if deleting else dep.Event.FAIL
+        target = self._target(d, state)
+        if isinstance(target, str):
+            return fail, target
+        directory, data, kind, target_role, namespace = target
+        managed = kind == "service" and self._customer_managed(d, str(state["templateName"]))
+        checked = check_bundle(data, kind=kind, customer_managed=managed)
+        settings = checked.manifests[directory].templates[0].codebuild
         if settings is None:  # pragma: no cover - engine codebuild always has settings
             return fail, "The manifest has no CodeBuild settings."
         commands = settings.deprovision if deleting else settings.provision
@@ -262,10 +378,10 @@ class Provisioner:
             if self._stopping:
                 return fail, "The Hadron server stopped before the build started."
             return dep.Event.CANCELLED, dep.CANCELLED_MESSAGE
-        target = build_role(self._store, env)  # its own role, or its connection's
-        role = target.role_arn
+        role = target_role.role_arn
         if role is None:
-            return fail, target.problem
+            return fail, target_role.problem
+        field = "pipelineCodebuildRoleArn" if directory == _PIPELINE_DIR else "codebuildRoleArn"
         try:
             credentials = self._assume(
                 role,
@@ -275,12 +391,9 @@ class Provisioner:
             )
         except ServiceError as exc:
             return fail, (
-                f"Hadron could not assume the codebuildRoleArn {role} as {PROTON_SERVICE}: "
+                f"Hadron could not assume the {field} {role} as {PROTON_SERVICE}: "
                 f"{exc.message} The role must exist and trust {PROTON_SERVICE}."
             )
-        params = EnvironmentParams(
-            name=env.name, inputs=_frozen(state.get("inputs") or {}), account_id=target.account_id
-        )
         extra = {
             **settings.env_variables,
             **self._client_env(),
@@ -291,11 +404,11 @@ class Provisioner:
             "AWS_REGION": d.region,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        files = checked.bundle.under("infrastructure")
+        files = checked.bundle.under(directory)
         spec = BuildSpec(
             commands=commands,
             resource_arn=d.target_arn,
-            inputs_json=proton_inputs_json(environment_namespace(params)),
+            inputs_json=proton_inputs_json(namespace),
             files=files,
             bin_dir=self._bin_dir,
             extra_env=extra,
@@ -328,3 +441,7 @@ class Provisioner:
 
 def _frozen(inputs: Mapping[str, Any]) -> Any:
     return freeze(dict(inputs))
+
+
+def _outputs(pairs: list[tuple[str, str]]) -> Mapping[str, str]:
+    return MappingProxyType(dict(pairs))

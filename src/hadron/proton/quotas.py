@@ -19,8 +19,12 @@ class Quotas:
     environments: int = 100
     account_connections: int = 5  # per environment account
     components: int = 100
+    services: int = 1000
+    instances_per_service: int = 20
 
     def __post_init__(self) -> None:
-        if min(self.templates, self.versions_per_template, self.environments,
-               self.account_connections, self.components) < 1:  # fmt: skip
+        values = (self.templates, self.versions_per_template, self.environments,
+                  self.account_connections, self.components, self.services,
+                  self.instances_per_service)  # fmt: skip
+        if min(values) < 1:
             raise ValueError("quotas must be positive")

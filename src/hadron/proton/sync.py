@@ -12,9 +12,10 @@ say that syncing is not running:
   of type ``SYNC_NOT_RUNNING`` whose text says so; for a branch nothing reads, no ``latestSync``.
 * ``ListRepositorySyncDefinitions`` is derived from the stored configurations.
 
-Services do not exist yet (``hadron.store.proton_repositories.service_exists``), so every
-service sync operation answers ``ResourceNotFoundException`` "The service NAME was not found.";
-``UpdateServiceSyncBlocker`` answers it for every id (no blocker can exist without a sync).
+Service sync operations need the service to exist (``ResourceNotFoundException`` "The service
+NAME was not found."), ``GetServiceInstanceSyncStatus`` also the instance;
+``UpdateServiceSyncBlocker`` answers ResourceNotFoundException for every id (no blocker can exist
+without a sync). Deleting a service deletes its sync configuration.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hadron.store.proton_repositories import (
     TemplateSyncConfig,
     repository_missing,
 )
+from hadron.store.proton_services import instance_missing
 
 __all__ = ["NOT_RUNNING", "SyncApi"]
 
@@ -220,10 +222,13 @@ class SyncApi:
         return {"serviceSyncConfig": _service_sync(deleted)}
 
     def get_service_instance_sync_status(self, call: ProtonCall) -> Result:
-        # The service must exist (always refused until services exist); no attempt has run.
-        self._store.service_sync_config(
-            call.principal.account_id, call.region, call.params["serviceName"]
-        )
+        # The service and instance must exist; no attempt has run.
+        p = call.params
+        account, region = call.principal.account_id, call.region
+        self._store.service_sync_config(account, region, p["serviceName"])
+        name = p["serviceInstanceName"]
+        if self._store.get_service_instance(account, region, p["serviceName"], name) is None:
+            raise instance_missing(p["serviceName"], name)
         return {}
 
     def get_service_sync_blocker_summary(self, call: ProtonCall) -> Result:

@@ -44,6 +44,8 @@ from hadron.store.schema import (
     proton_deployments,
     proton_environments,
     proton_idempotency,
+    proton_service_instances,
+    proton_template_versions,
 )
 
 __all__ = [
@@ -311,11 +313,41 @@ class SqlProtonComponents(SqlProtonEnvironments):
     def component_service_instance(
         self, account_id: str, region: str, service: str, instance: str
     ) -> ComponentHost | None:
-        """The service instance a component would attach to, or None.
-
-        Service instances do not exist in this slice, so this finds none; wire it to the service
-        instance table when services arrive (every attach rule goes through here)."""
-        return None
+        """The service instance a component would attach to, or None (every attach rule goes
+        through here): its environment, whether its service template version lists
+        ``DIRECTLY_DEFINED`` in ``supportedComponentSources``, and its deployment status."""
+        i, v = proton_service_instances.c, proton_template_versions.c
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(
+                select(i.environment_name, i.deployment_status, v.component_sources)
+                .select_from(
+                    proton_service_instances.outerjoin(
+                        proton_template_versions,
+                        and_(
+                            v.account_id == i.account_id,
+                            v.region == i.region,
+                            v.kind == "service",
+                            v.template_name == i.template_name,
+                            v.major == i.template_major,
+                            v.minor == i.template_minor,
+                        ),
+                    )
+                )
+                .where(
+                    i.account_id == account_id,
+                    i.region == region,
+                    i.service_name == service,
+                    i.name == instance,
+                )
+            ).first()
+        if row is None:
+            return None
+        sources = json.loads(row.component_sources) if row.component_sources else []
+        return ComponentHost(
+            environment_name=str(row.environment_name),
+            directly_defined="DIRECTLY_DEFINED" in sources,
+            deployment_status=str(row.deployment_status),
+        )
 
     # --- components -----------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ from hadron.store.schema import (
     proton_deployment_outputs,
     proton_deployments,
     proton_environments,
+    proton_service_instances,
+    proton_service_pipelines,
     proton_template_versions,
 )
 
@@ -51,9 +53,14 @@ __all__ = [
     "MAX_OUTPUTS",
     "SqlProtonEnvironments",
     "deployment_arn",
+    "deployment_missing",
+    "deployment_outputs",
+    "deployment_record",
     "environment_arn",
     "environment_missing",
     "environments_using",
+    "finish_in",
+    "record_outputs_in",
 ]
 
 _E = proton_environments
@@ -78,7 +85,7 @@ def environment_missing(name: str) -> ResourceNotFoundException:
     return ResourceNotFoundException(f"The environment {name} was not found.")
 
 
-def _deployment_missing(deployment_id: str) -> ResourceNotFoundException:
+def deployment_missing(deployment_id: str) -> ResourceNotFoundException:
     return ResourceNotFoundException(f"The deployment {deployment_id} was not found.")
 
 
@@ -120,7 +127,7 @@ def _environment(row: Row[Any]) -> Environment:
     )
 
 
-def _deployment(row: Row[Any]) -> Deployment:
+def deployment_record(row: Row[Any]) -> Deployment:
     return Deployment(
         id=row.id,
         account_id=row.account_id,
@@ -141,6 +148,8 @@ def _deployment(row: Row[Any]) -> Deployment:
         last_attempted_deployment_id=row.last_attempted_deployment_id,
         last_succeeded_deployment_id=row.last_succeeded_deployment_id,
         component_name=row.component_name,
+        service_name=row.service_name,
+        service_instance_name=row.service_instance_name,
     )
 
 
@@ -159,6 +168,24 @@ def environments_using(conn: Connection, account_id: str, region: str, name: str
         .order_by(_E.c.name)
     ).all()
     return [r.name for r in rows]
+
+
+def _target_query(d: Row[Any]) -> Any:
+    """The row of a deployment's target (its ids of the last attempted/succeeded deployment)."""
+    if d.target_type == dep.ResourceKind.SERVICE_INSTANCE.value:
+        i = proton_service_instances.c
+        return select(i.last_attempted_deployment_id, i.last_succeeded_deployment_id).where(
+            i.account_id == d.account_id,
+            i.region == d.region,
+            i.service_name == d.service_name,
+            i.name == d.service_instance_name,
+        )
+    if d.target_type == dep.ResourceKind.SERVICE_PIPELINE.value:
+        p = proton_service_pipelines.c
+        return select(p.last_attempted_deployment_id, p.last_succeeded_deployment_id).where(
+            p.account_id == d.account_id, p.region == d.region, p.service_name == d.service_name
+        )
+    return select(_E).where(_where(d.account_id, d.region, d.environment_name))
 
 
 def _state(row: Row[Any]) -> str:
@@ -276,8 +303,93 @@ def _environment_current(conn: Connection, row: Row[Any]) -> bool:
     )
 
 
+def finish_in(
+    conn: Connection,
+    deployment_id: str,
+    event: dep.Event,
+    message: str | None,
+    now: datetime,
+) -> Deployment | None:
+    """Apply ``event`` to a running deployment and, through its target type's finisher, to its
+    target (within the caller's transaction); ``None`` when nothing moved."""
+    row = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
+    if row is None:
+        return None
+    status = dep.DeploymentStatus(row.deployment_status)
+    if (status, event) not in dep.TRANSITIONS:
+        return None
+    new = dep.step(status, event)
+    completed = now if dep.is_final(new) else None
+    conn.execute(
+        update(_D)
+        .where(_D.c.id == deployment_id)
+        .values(
+            deployment_status=new.value,
+            deployment_status_message=message,
+            last_modified_at=now,
+            completed_at=completed,
+        )
+    )
+    FINISHERS[row.target_type](conn, row, new, message, now)
+    found = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
+    return None if found is None else deployment_record(found)
+
+
+def record_outputs_in(
+    conn: Connection, deployment_id: str, outputs: Sequence[tuple[str, str]]
+) -> None:
+    """Add or replace outputs of a deployment (within the caller's transaction)."""
+    incoming = dict(outputs)
+    if not incoming:
+        return
+    existing = {
+        r.output_key
+        for r in conn.execute(
+            select(_O.c.output_key).where(_O.c.deployment_id == deployment_id)
+        ).all()
+    }
+    if len(existing | set(incoming)) > MAX_OUTPUTS:
+        raise ServiceQuotaExceededException(
+            f"outputs: a deployment can record at most {MAX_OUTPUTS} outputs."
+        )
+    conn.execute(
+        delete(_O).where(_O.c.deployment_id == deployment_id, _O.c.output_key.in_(incoming))
+    )
+    conn.execute(
+        _O.insert(),
+        [
+            {"deployment_id": deployment_id, "output_key": k, "value_string": v}
+            for k, v in incoming.items()
+        ],
+    )
+
+
+def deployment_outputs(conn: Connection, deployment_id: str | None) -> list[tuple[str, str]]:
+    """The outputs a deployment recorded, in key order ([] for None)."""
+    if deployment_id is None:
+        return []
+    rows = conn.execute(
+        select(_O.c.output_key, _O.c.value_string)
+        .where(_O.c.deployment_id == deployment_id)
+        .order_by(_O.c.output_key)
+    ).all()
+    return [(r.output_key, r.value_string) for r in rows]
+
+
 FINISHERS[_KIND.value] = _finish_environment
 IS_CURRENT[_KIND.value] = _environment_current
+
+
+def _service_target_current(conn: Connection, row: Row[Any]) -> bool:
+    target = conn.execute(_target_query(row)).first()
+    return target is not None and row.id in (
+        target.last_attempted_deployment_id,
+        target.last_succeeded_deployment_id,
+    )
+
+
+IS_CURRENT[dep.ResourceKind.SERVICE_INSTANCE.value] = _service_target_current
+IS_CURRENT[dep.ResourceKind.SERVICE_PIPELINE.value] = _service_target_current
 
 
 class SqlProtonEnvironments:
@@ -394,10 +506,6 @@ class SqlProtonEnvironments:
             ).scalar_one_or_none()
         return None if found is None else str(found)
 
-    def service_template(self, account: str, region: str, service: str) -> str | None:
-        """Services do not exist yet: no template (the condition key is absent)."""
-        return None
-
     def get_environment(self, account_id: str, region: str, name: str) -> Environment | None:
         with transactions.read(self._engine) as conn:
             row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
@@ -483,6 +591,18 @@ class SqlProtonEnvironments:
             if decision is dep.DeleteDecision.ALREADY_DELETING:
                 return _environment(row), False
             _refuse_with_components(conn, account_id, region, name)
+            i = proton_service_instances.c
+            users = conn.execute(
+                select(i.service_name, i.name)
+                .where(i.account_id == account_id, i.region == region, i.environment_name == name)
+                .order_by(i.service_name, i.name)
+            ).all()
+            if users:
+                listed = ", ".join(f"{u.service_name}/{u.name}" for u in users[:10])
+                raise ConflictException(
+                    f"Cannot delete environment {name}: {len(users)} service instance(s) are "
+                    f"deployed to it: {listed}. Delete them first."
+                )
             _insert_deployment(conn, row, deployment, _state(row), now)
             conn.execute(
                 update(_E)
@@ -535,13 +655,13 @@ class SqlProtonEnvironments:
                     _D.c.id == deployment_id, _D.c.account_id == account_id, _D.c.region == region
                 )
             ).first()
-        return None if row is None else _deployment(row)
+        return None if row is None else deployment_record(row)
 
     def deployment_by_id(self, deployment_id: str) -> Deployment | None:
         """A deployment in any account (for the provisioning worker)."""
         with transactions.read(self._engine) as conn:
             row = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
-        return None if row is None else _deployment(row)
+        return None if row is None else deployment_record(row)
 
     def list_deployments(
         self,
@@ -552,6 +672,8 @@ class SqlProtonEnvironments:
         limit: int,
         *,
         component_name: str | None = None,
+        service_name: str | None = None,
+        service_instance_name: str | None = None,
     ) -> list[Deployment]:
         """Newest first; ``after`` is the (createdAt, id) of the last one of the previous page."""
         query = select(_D).where(_D.c.account_id == account_id, _D.c.region == region)
@@ -559,6 +681,10 @@ class SqlProtonEnvironments:
             query = query.where(_D.c.environment_name == environment_name)
         if component_name is not None:
             query = query.where(_D.c.component_name == component_name)
+        if service_name is not None:
+            query = query.where(_D.c.service_name == service_name)
+        if service_instance_name is not None:
+            query = query.where(_D.c.service_instance_name == service_instance_name)
         if after is not None:
             when, last_id = after
             query = query.where(
@@ -568,7 +694,7 @@ class SqlProtonEnvironments:
             rows = conn.execute(
                 query.order_by(_D.c.created_at.desc(), _D.c.id.desc()).limit(limit)
             ).all()
-        return [_deployment(r) for r in rows]
+        return [deployment_record(r) for r in rows]
 
     def delete_deployment(self, account_id: str, region: str, deployment_id: str) -> Deployment:
         """Delete a finished deployment that is not its environment's latest attempted or
@@ -580,13 +706,13 @@ class SqlProtonEnvironments:
                 )
             ).first()
             if row is None:
-                raise _deployment_missing(deployment_id)
+                raise deployment_missing(deployment_id)
             current = IS_CURRENT[row.target_type](conn, row)
             dep.check_deployment_deletable(
                 deployment_id, dep.DeploymentStatus(row.deployment_status), current
             )
             conn.execute(delete(_D).where(_D.c.id == deployment_id))
-            return _deployment(row)
+            return deployment_record(row)
 
     def busy_deployments(self) -> list[Deployment]:
         """Deployments of every account still running (for the worker's start)."""
@@ -595,7 +721,7 @@ class SqlProtonEnvironments:
             rows = conn.execute(
                 select(_D).where(_D.c.deployment_status.in_(busy)).order_by(_D.c.created_at)
             ).all()
-        return [_deployment(r) for r in rows]
+        return [deployment_record(r) for r in rows]
 
     def finish_deployment(
         self, deployment_id: str, event: dep.Event, message: str | None, now: datetime
@@ -613,27 +739,7 @@ class SqlProtonEnvironments:
         message: str | None,
         now: datetime,
     ) -> Deployment | None:
-        row = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
-        if row is None:
-            return None
-        status = dep.DeploymentStatus(row.deployment_status)
-        if (status, event) not in dep.TRANSITIONS:
-            return None
-        new = dep.step(status, event)
-        completed = now if dep.is_final(new) else None
-        conn.execute(
-            update(_D)
-            .where(_D.c.id == deployment_id)
-            .values(
-                deployment_status=new.value,
-                deployment_status_message=message,
-                last_modified_at=now,
-                completed_at=completed,
-            )
-        )
-        FINISHERS[row.target_type](conn, row, new, message, now)
-        found = conn.execute(select(_D).where(_D.c.id == deployment_id)).first()
-        return None if found is None else _deployment(found)
+        return finish_in(conn, deployment_id, event, message, now)
 
     # --- outputs -------------------------------------------------------------------------------
 
@@ -641,29 +747,7 @@ class SqlProtonEnvironments:
         self, conn: Connection, deployment_id: str, outputs: Sequence[tuple[str, str]]
     ) -> None:
         """Add or replace outputs of a deployment (within the caller's transaction)."""
-        incoming = dict(outputs)
-        if not incoming:
-            return
-        existing = {
-            r.output_key
-            for r in conn.execute(
-                select(_O.c.output_key).where(_O.c.deployment_id == deployment_id)
-            ).all()
-        }
-        if len(existing | set(incoming)) > MAX_OUTPUTS:
-            raise ServiceQuotaExceededException(
-                f"outputs: a deployment can record at most {MAX_OUTPUTS} outputs."
-            )
-        conn.execute(
-            delete(_O).where(_O.c.deployment_id == deployment_id, _O.c.output_key.in_(incoming))
-        )
-        conn.execute(
-            _O.insert(),
-            [
-                {"deployment_id": deployment_id, "output_key": k, "value_string": v}
-                for k, v in incoming.items()
-            ],
-        )
+        record_outputs_in(conn, deployment_id, outputs)
 
     def set_deployment_outputs(
         self, deployment_id: str, outputs: Sequence[tuple[str, str]]
@@ -712,14 +796,17 @@ class SqlProtonEnvironments:
             wanted = deployment_id or row.last_succeeded_deployment_id
             if deployment_id is not None:
                 owner = conn.execute(
-                    select(_D.c.environment_name).where(
+                    select(_D.c.environment_name, _D.c.target_type).where(
                         _D.c.id == deployment_id,
                         _D.c.account_id == account_id,
                         _D.c.region == region,
                     )
                 ).first()
-                if owner is None or owner.environment_name != name:
-                    raise _deployment_missing(deployment_id)
+                if owner is None or (owner.environment_name, owner.target_type) != (
+                    name,
+                    _KIND.value,
+                ):
+                    raise deployment_missing(deployment_id)
             if wanted is None:
                 return []
             rows = conn.execute(

@@ -21,9 +21,14 @@ __all__ = [
     "Environment",
     "EnvironmentAccountConnection",
     "NewDeployment",
+    "NewInstance",
+    "NewPipeline",
     "ProtonAccountSettings",
     "ProtonTemplate",
     "RepositoryBranch",
+    "Service",
+    "ServiceInstance",
+    "ServicePipeline",
     "TemplateVersion",
     "VersionRef",
 ]
@@ -166,6 +171,74 @@ class Deployment:
     last_attempted_deployment_id: str | None
     last_succeeded_deployment_id: str | None
     component_name: str | None = None
+    service_name: str | None = None
+    service_instance_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A Proton service (proton.md §2.6) as stored; ``status`` is the aggregate ServiceStatus."""
+
+    account_id: str
+    region: str
+    name: str
+    description: str | None
+    template_name: str
+    spec: str
+    status: str
+    status_message: str | None
+    repository_connection_arn: str | None
+    repository_id: str | None
+    branch_name: str | None
+    created_at: datetime
+    last_modified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInstance:
+    """A service instance (proton.md §2.7); ``inputs`` is JSON text (validated, with defaults)."""
+
+    account_id: str
+    region: str
+    service_name: str
+    name: str
+    environment_name: str
+    template_name: str
+    template_major: int
+    template_minor: int
+    spec: str
+    inputs: str
+    deployment_status: str
+    deployment_status_message: str | None
+    last_client_request_token: str | None
+    created_at: datetime
+    last_modified_at: datetime
+    last_deployment_attempted_at: datetime
+    last_deployment_succeeded_at: datetime
+    last_attempted_deployment_id: str | None
+    last_succeeded_deployment_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePipeline:
+    """A service's pipeline (proton.md §2.8); ``inputs`` is JSON text."""
+
+    account_id: str
+    region: str
+    service_name: str
+    template_name: str
+    template_major: int
+    template_minor: int
+    spec: str
+    inputs: str
+    deployment_status: str
+    deployment_status_message: str | None
+    created_at: datetime
+    last_modified_at: datetime
+    last_deployment_attempted_at: datetime
+    last_deployment_succeeded_at: datetime
+    last_attempted_deployment_id: str | None
+    last_succeeded_deployment_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +287,29 @@ class ComponentHost:
     environment_name: str
     directly_defined: bool
     deployment_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstance:
+    """A service instance a create/update of its service adds, with its first deployment."""
+
+    name: str
+    environment_name: str
+    template_major: int
+    template_minor: int
+    spec: str
+    inputs: str
+    deployment: NewDeployment
+
+
+@dataclass(frozen=True, slots=True)
+class NewPipeline:
+    """A service's pipeline and its first deployment; ``environment_name`` goes on its
+    deployment records (the model requires one; UNCONFIRMED: the first instance's)."""
+
+    template_major: int
+    template_minor: int
+    spec: str
+    inputs: str
+    environment_name: str
+    deployment: NewDeployment

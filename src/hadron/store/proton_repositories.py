@@ -10,9 +10,8 @@ Nothing here syncs: the Git sync engines are a later slice. The records are vali
 repository cannot be unlinked while a configuration or the account's pipeline provisioning
 repository uses it (ConflictException).
 
-Services do not exist in this store yet: :func:`service_exists` answers "no such service" for
-every name, so every service sync operation answers ResourceNotFoundException, as AWS does for a
-service that does not exist. When the services table arrives, that one function looks it up.
+A service sync configuration needs its service (:func:`service_exists`); the service's store
+(``hadron.store.proton_services``) deletes the configuration with the service.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from hadron.store.schema import (
     proton_environments,
     proton_repositories,
     proton_service_sync_configs,
+    proton_services,
     proton_template_sync_configs,
     proton_templates,
 )
@@ -162,10 +162,12 @@ def template_sync_config_count(
 
 
 def service_exists(conn: Connection, account_id: str, region: str, name: str) -> bool:
-    """Whether the service exists. No services table exists in this store yet, so no service
-    exists; the services slice replaces this body with a lookup."""
-    del conn, account_id, region, name
-    return False
+    """Whether the service exists."""
+    s = proton_services.c
+    found = conn.execute(
+        select(s.name).where(s.account_id == account_id, s.region == region, s.name == name)
+    )
+    return found.first() is not None
 
 
 def _template_exists(conn: Connection, account_id: str, region: str, kind: str, name: str) -> bool:

@@ -27,6 +27,8 @@ from hadron.store.schema import (
     proton_environment_account_connections,
     proton_environments,
     proton_repositories,
+    proton_service_instances,
+    proton_services,
     proton_tags,
     proton_template_versions,
     proton_templates,
@@ -147,6 +149,19 @@ def resource_exists(conn: Connection, ref: ProtonArn) -> bool:
         c = proton_components.c
         query = select(c.name).where(
             c.account_id == ref.account_id, c.region == ref.region, c.name == ref.parts[0]
+        )
+    elif ref.resource_type == "service":
+        s = proton_services.c
+        query = select(s.name).where(
+            s.account_id == ref.account_id, s.region == ref.region, s.name == ref.parts[0]
+        )
+    elif ref.resource_type == "service-instance":
+        i = proton_service_instances.c
+        query = select(i.name).where(
+            i.account_id == ref.account_id,
+            i.region == ref.region,
+            i.service_name == ref.parts[0],
+            i.name == ref.parts[1],
         )
     elif ref.resource_type == "repository":
         r = proton_repositories.c

@@ -38,6 +38,7 @@ from hadron.store.proton_records import (
     VersionRef,
 )
 from hadron.store.proton_repositories import template_sync_config_count
+from hadron.store.proton_services import services_of_template, version_users
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.schema import (
     proton_idempotency,
@@ -350,6 +351,13 @@ class SqlProtonTemplates:
                 raise ConflictException(
                     f"The {kind} template {name} has {versions} version(s); delete them first."
                 )
+            services = services_of_template(conn, account_id, region, name) if (
+                kind == "service") else []  # fmt: skip
+            if services:
+                raise ConflictException(
+                    f"The service template {name} is used by {len(services)} service(s): "
+                    f"{', '.join(services[:10])}. Delete them first."
+                )
             if template_sync_config_count(conn, account_id, region, kind, name):
                 raise ConflictException(
                     f"The {kind} template {name} has a template sync configuration; delete it "
@@ -607,6 +615,17 @@ class SqlProtonTemplates:
                         f"{ref.major}.{ref.minor} is used by {len(users)} environment(s): "
                         f"{', '.join(users[:10])}. Delete them or move them to another version "
                         "first."
+                    )
+            if ref.kind == "service":
+                users = version_users(
+                    conn, ref.account_id, ref.region, ref.template_name, ref.major, ref.minor
+                )
+                if users:
+                    raise ConflictException(
+                        f"The service template {ref.template_name} version "
+                        f"{ref.major}.{ref.minor} is used by {len(users)} service instance(s) "
+                        f"or pipeline(s): {', '.join(users[:10])}. Delete them or move them to "
+                        "another version first."
                     )
             minors = _recommended_minors(
                 conn, ref.account_id, ref.region, ref.kind, ref.template_name

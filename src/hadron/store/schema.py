@@ -62,7 +62,10 @@ __all__ = [
     "proton_environments",
     "proton_idempotency",
     "proton_repositories",
+    "proton_service_instances",
+    "proton_service_pipelines",
     "proton_service_sync_configs",
+    "proton_services",
     "proton_tags",
     "proton_template_bundles",
     "proton_template_sync_configs",
@@ -862,6 +865,10 @@ proton_deployments = Table(
     Column("last_succeeded_deployment_id", String(36), nullable=True),
     # Set for COMPONENT deployments (migration 0011).
     Column("component_name", String(100), nullable=True),
+    # Services, instances and pipelines (migration 0010): the service of a SERVICE_INSTANCE or
+    # SERVICE_PIPELINE deployment, and the instance of a SERVICE_INSTANCE one.
+    Column("service_name", String(100), nullable=True),
+    Column("service_instance_name", String(100), nullable=True),
     Index(None, "account_id", "region", "environment_name"),
     Index(None, "deployment_status"),
 )
@@ -1015,4 +1022,97 @@ proton_components = Table(
     Column("last_succeeded_deployment_id", String(36), nullable=True),
     Index(None, "account_id", "region", "environment_name"),
     Index(None, "account_id", "region", "service_name", "service_instance_name"),
+)
+
+
+# --- Proton services, service instances and pipelines (migration 0010) --------------------------
+
+# Services (proton.md §2.6), unique by name per account and region. ``status`` is the aggregate
+# ServiceStatus; ``operation`` the JSON list of the deployment ids the running create/update/
+# delete waits for (None when nothing runs). ``spec`` is the caller's last ServiceSpec YAML.
+proton_services = Table(
+    "proton_services",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("description", String(500), nullable=True),
+    Column("template_name", String(100), nullable=False),
+    Column("spec", String, nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("status_message", String, nullable=True),
+    Column("repository_connection_arn", String(200), nullable=True),
+    Column("repository_id", String(200), nullable=True),
+    Column("branch_name", String(200), nullable=True),
+    Column("operation", String, nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Index(None, "template_name"),
+)
+
+# Service instances (proton.md §2.7), unique by name per service. ``spec`` is the spec document
+# last deployed (the whole ServiceSpec); ``inputs`` the instance's validated inputs (JSON).
+proton_service_instances = Table(
+    "proton_service_instances",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("service_name", String(100), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("environment_name", String(100), nullable=False),
+    Column("template_name", String(100), nullable=False),
+    Column("template_major", Integer, nullable=False),
+    Column("template_minor", Integer, nullable=False),
+    Column("spec", String, nullable=False),
+    Column("inputs", String, nullable=False),
+    Column("deployment_status", String(32), nullable=False),
+    Column("deployment_status_message", String, nullable=True),
+    Column("last_client_request_token", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Column("last_deployment_attempted_at", UtcDateTime, nullable=False),
+    Column("last_deployment_succeeded_at", UtcDateTime, nullable=False),
+    Column("last_attempted_deployment_id", String(36), nullable=True),
+    Column("last_succeeded_deployment_id", String(36), nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "region", "service_name"],
+        ["proton_services.account_id", "proton_services.region", "proton_services.name"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "region", "environment_name"),
+    Index(None, "template_name", "template_major", "template_minor"),
+)
+
+# A service's pipeline (proton.md §2.8), at most one per service.
+proton_service_pipelines = Table(
+    "proton_service_pipelines",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("service_name", String(100), primary_key=True),
+    Column("template_name", String(100), nullable=False),
+    Column("template_major", Integer, nullable=False),
+    Column("template_minor", Integer, nullable=False),
+    Column("spec", String, nullable=False),
+    Column("inputs", String, nullable=False),
+    Column("deployment_status", String(32), nullable=False),
+    Column("deployment_status_message", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_modified_at", UtcDateTime, nullable=False),
+    Column("last_deployment_attempted_at", UtcDateTime, nullable=False),
+    Column("last_deployment_succeeded_at", UtcDateTime, nullable=False),
+    Column("last_attempted_deployment_id", String(36), nullable=True),
+    Column("last_succeeded_deployment_id", String(36), nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "region", "service_name"],
+        ["proton_services.account_id", "proton_services.region", "proton_services.name"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "template_name", "template_major", "template_minor"),
 )

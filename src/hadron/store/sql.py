@@ -24,6 +24,7 @@ from hadron.store.proton_connections import SqlProtonConnections
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
+from hadron.store.proton_services import SqlProtonServices
 from hadron.store.proton_summary import SqlProtonSummary
 from hadron.store.proton_tags import SqlProtonTags
 from hadron.store.proton_templates import SqlProtonTemplates
@@ -50,6 +51,7 @@ class SqlStore(
     SqlProtonConnections,
     SqlProtonRepositories,
     SqlProtonSummary,
+    SqlProtonServices,
     SqlVpcEndpoints,
     SqlProfiles,
 ):
