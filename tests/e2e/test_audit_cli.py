@@ -38,9 +38,9 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sts = srv.client("sts")
         sts.get_caller_identity()
         sts.get_caller_identity()
-        proton = srv.client("proton")
-        with pytest.raises(proton.exceptions.ClientError):
-            proton.get_resources_summary()  # allowed (AdministratorAccess), not served yet
+        ec2 = srv.client("ec2")
+        with pytest.raises(ec2.exceptions.ClientError):
+            ec2.describe_instances()  # allowed (AdministratorAccess), not served
         bad = srv.session().client(
             "sts", aws_access_key_id="AKIAAAAAAAAAAAAAAAAA", aws_secret_access_key="x" * 40
         )
@@ -56,7 +56,7 @@ def test_one_record_per_request(audited: Path) -> None:
     assert [r["eventName"] for r in records] == [
         "GetCallerIdentity",
         "GetCallerIdentity",
-        "GetResourcesSummary",
+        "DescribeInstances",
         "GetCallerIdentity",
     ]
     ok = records[0]
@@ -73,7 +73,7 @@ def test_one_record_per_request(audited: Path) -> None:
     assert "errorCode" not in ok
     unserved = records[2]
     assert unserved["errorCode"] == "NotImplemented"
-    assert "GetResourcesSummary" in unserved["errorMessage"]
+    assert "DescribeInstances" in unserved["errorMessage"]
     unknown = records[3]
     assert unknown["errorCode"] == "InvalidClientTokenId"
     assert unknown["userIdentity"]["accessKeyId"] == "AKIAAAAAAAAAAAAAAAAA"

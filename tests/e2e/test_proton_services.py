@@ -56,7 +56,7 @@ def _service_files(instance_provision: list[str] | None = None) -> dict[str, byt
 
 def _publish_service(
     server: Server, tmp_path: Path, files: Mapping[str, bytes], env_template: str,
-    name: str | None = None, *, major: str | None = None,
+    name: str | None = None, *, major: str | None = None, **version: Any,
 ) -> str:  # fmt: skip
     proton = server.client("proton")
     if name is None:
@@ -73,6 +73,7 @@ def _publish_service(
         source={"s3": {"bucket": "templates", "key": key}},
         compatibleEnvironmentTemplates=[{"templateName": env_template, "majorVersion": "1"}],
         **extra,
+        **version,
     )["serviceTemplateVersion"]
     ref = {
         "templateName": name,

@@ -549,7 +549,17 @@ def test_pagination(server: Server) -> None:
     assert _error(wrong_list)[0] == "ValidationException"
 
 
-def test_account_settings(server: Server) -> None:
+def test_account_settings(fresh_dir: Path) -> None:
+    # A server of its own: account settings are per account, and other modules' services need
+    # the shared server's pipeline role.
+    server = Server(fresh_dir).start()
+    try:
+        _check_account_settings(server)
+    finally:
+        server.stop()
+
+
+def _check_account_settings(server: Server) -> None:
     proton = server.client("proton")
     assert proton.get_account_settings()["accountSettings"] == {}
     role = f"arn:aws:iam::{server.account_id}:role/proton-pipelines"

@@ -88,9 +88,9 @@ def test_hadron_env_without_data_dir(tmp_path: Path) -> None:
 def test_admin_gets_past_authorization_and_others_are_denied(server: Server) -> None:
     # The admin holds AdministratorAccess: an operation Hadron does not serve yet answers
     # NotImplemented (past authorization), and IAM operations work.
-    proton = server.client("proton")
-    with pytest.raises(proton.exceptions.ClientError) as info:
-        proton.get_resources_summary()
+    ec2 = server.client("ec2")
+    with pytest.raises(ec2.exceptions.ClientError) as info:
+        ec2.describe_instances()
     assert info.value.response["Error"]["Code"] == "NotImplemented"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     iam = server.client("iam")

@@ -18,11 +18,16 @@ from hadron.store import transactions
 from hadron.store.schema import (
     proton_components,
     proton_environments,
+    proton_service_instances,
+    proton_service_pipelines,
+    proton_services,
     proton_template_versions,
     proton_templates,
 )
 
 __all__ = ["ResourceRows", "SqlProtonSummary"]
+
+_NEWEST = 2**31 - 1  # a version no template reaches: "not behind"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,44 @@ class SqlProtonSummary:
                     ).where(e.account_id == account_id, e.region == region)
                 ).all()
             ]
+            i, p, s = (
+                proton_service_instances.c,
+                proton_service_pipelines.c,
+                proton_services.c,
+            )
+            by_service: dict[str, list[Deployed]] = defaultdict(list)
+            service_instances: list[Deployed] = []
+            for r in conn.execute(
+                select(
+                    i.service_name,
+                    i.template_name.label("template"),
+                    i.template_major.label("major"),
+                    i.template_minor.label("minor"),
+                    i.deployment_status.label("status"),
+                ).where(i.account_id == account_id, i.region == region)
+            ).all():
+                service_instances.append(_deployed(r))
+                by_service[str(r.service_name)].append(service_instances[-1])
+            pipelines: list[Deployed] = []
+            for r in conn.execute(
+                select(
+                    p.service_name,
+                    p.template_name.label("template"),
+                    p.template_major.label("major"),
+                    p.template_minor.label("minor"),
+                    p.deployment_status.label("status"),
+                ).where(p.account_id == account_id, p.region == region)
+            ).all():
+                pipelines.append(_deployed(r))
+                by_service[str(r.service_name)].append(pipelines[-1])
+            services = [
+                _service(str(r.template_name), str(r.status), by_service.get(str(r.name), []))
+                for r in conn.execute(
+                    select(s.name, s.template_name, s.status).where(
+                        s.account_id == account_id, s.region == region
+                    )
+                ).all()
+            ]
             c = proton_components.c
             components = [
                 str(status)
@@ -92,11 +135,20 @@ class SqlProtonSummary:
             environment_versions=dict(versions["environment"]),
             service_versions=dict(versions["service"]),
             environments=environments,
-            services=[],
-            service_instances=[],
-            pipelines=[],
+            services=services,
+            service_instances=service_instances,
+            pipelines=pipelines,
             components=components,
         )
+
+
+def _service(template: str, status: str, parts: list[Deployed]) -> Deployed:
+    """A service as the summary sees it: its status, and the version of its stalest instance
+    or pipeline (the oldest version of its template among them)."""
+    if not parts:  # a service always has an instance; none left while it is deleted
+        return Deployed(template, _NEWEST, _NEWEST, status)
+    oldest = min(parts, key=lambda d: (d.major, d.minor))
+    return Deployed(template, oldest.major, oldest.minor, status)
 
 
 def _deployed(row: Any) -> Deployed:
