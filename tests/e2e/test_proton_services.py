@@ -170,6 +170,10 @@ def test_service_lifecycle_with_the_aws_cli(world: World, tmp_path: Path) -> Non
     assert proton.list_tags_for_resource(resourceArn=arn)["tags"] == [
         {"key": "team", "value": "blue"}
     ]
+    # The service's tags propagate to its instances (not to the untaggable pipeline).
+    assert proton.list_tags_for_resource(resourceArn=front["arn"])["tags"] == [
+        {"key": "team", "value": "blue"}
+    ]
     assert proton.list_service_instance_provisioned_resources(
         serviceName=name, serviceInstanceName="front")["provisionedResources"] == []  # fmt: skip
     listed = proton.list_service_instances(serviceName=name, sortBy="name")["serviceInstances"]

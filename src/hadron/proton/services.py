@@ -246,11 +246,10 @@ class ServicesApi:
 
     def get(self, call: ProtonCall) -> Result:
         account, region, name = call.principal.account_id, call.region, call.params["name"]
-        found = self._store.get_service(account, region, name)
+        found = self._store.service_view(account, region, name)
         if found is None:
             raise service_missing(name)
-        pipeline = self._store.get_service_pipeline(account, region, name)
-        return {"service": service_result(found, pipeline)}
+        return {"service": service_result(*found)}
 
     def update(self, call: ProtonCall) -> Result:
         p = call.params

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, func, select, update
 
 from hadron.errors import (
     ConflictException,
@@ -45,7 +45,7 @@ from hadron.store.proton_records import (
     ServiceInstance,
     ServicePipeline,
 )
-from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
+from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.proton_targets import FINISHERS
 from hadron.store.schema import (
     proton_components,
@@ -117,6 +117,22 @@ def _iw(account_id: str, region: str, service: str, name: str | None = None) -> 
 
 def _pw(account_id: str, region: str, service: str) -> Any:
     return and_(_P.c.account_id == account_id, _P.c.region == region, _P.c.service_name == service)
+
+
+# The reads on every GetService (and its IAM condition key), built once: constructing a
+# statement costs more than SQLAlchemy's compiled cache saves.
+_KEY = and_(
+    _S.c.account_id == bindparam("account"),
+    _S.c.region == bindparam("region"),
+    _S.c.name == bindparam("name"),
+)
+_SERVICE = select(_S).where(_KEY)
+_SERVICE_TEMPLATE = select(_S.c.template_name).where(_KEY)
+_PIPELINE_ROW = select(_P).where(
+    _P.c.account_id == bindparam("account"),
+    _P.c.region == bindparam("region"),
+    _P.c.service_name == bindparam("name"),
+)
 
 
 def _service(row: Row[Any]) -> Service:
@@ -315,9 +331,10 @@ def _add_instance(
         .where(_iw(account, region, service, item.name))
         .values(last_attempted_deployment_id=item.deployment.id)
     )
-    forget_resource(
-        conn, account, instance_arn(region, account, service, item.name), tombstone_at=None
-    )
+    # The service's customer tags propagate to the instances created after them (§1.5).
+    iarn = instance_arn(region, account, service, item.name)
+    forget_resource(conn, account, iarn, tombstone_at=None)
+    merge_tags(conn, account, iarn, read_tags(conn, account, service_arn(region, account, service)))
 
 
 def _start_on(
@@ -496,16 +513,28 @@ class SqlProtonServices:
 
     def service_template(self, account: str, region: str, service: str) -> str | None:
         """The template of an existing service (``RelatedTemplates`` for IAM keys)."""
+        key = {"account": account, "region": region, "name": service}
         with transactions.read(self._engine) as conn:
-            found = conn.execute(
-                select(_S.c.template_name).where(_sw(account, region, service))
-            ).scalar_one_or_none()
+            found = conn.execute(_SERVICE_TEMPLATE, key).scalar_one_or_none()
         return None if found is None else str(found)
 
     def get_service(self, account_id: str, region: str, name: str) -> Service | None:
+        key = {"account": account_id, "region": region, "name": name}
         with transactions.read(self._engine) as conn:
-            row = conn.execute(select(_S).where(_sw(account_id, region, name))).first()
+            row = conn.execute(_SERVICE, key).first()
         return None if row is None else _service(row)
+
+    def service_view(
+        self, account_id: str, region: str, name: str
+    ) -> tuple[Service, ServicePipeline | None] | None:
+        """A service and its pipeline, read together (GetService)."""
+        key = {"account": account_id, "region": region, "name": name}
+        with transactions.read(self._engine) as conn:
+            row = conn.execute(_SERVICE, key).first()
+            if row is None:
+                return None
+            piped = conn.execute(_PIPELINE_ROW, key).first()
+        return _service(row), None if piped is None else _pipeline(piped)
 
     def list_services(
         self, account_id: str, region: str, after: str | None, limit: int
@@ -603,12 +632,12 @@ class SqlProtonServices:
                     last_modified_at=now,
                 )
             )
+            forget_resource(conn, account, arn, tombstone_at=None)
+            merge_tags(conn, account, arn, tags)
             for item in instances:
                 _add_instance(conn, account, region, name, item, now)
             if pipeline is not None:
                 self._add_pipeline(conn, account, region, name, pipeline, now)
-            forget_resource(conn, account, arn, tombstone_at=None)
-            merge_tags(conn, account, arn, tags)
             return _service(conn.execute(select(_S).where(_sw(account, region, name))).one()), True
 
     @staticmethod
