@@ -162,6 +162,23 @@ class HistoryApi:
         )
         return {"deployment": deployment_result(deleted)}
 
+    def _may_notify(self, call: ProtonCall, account: str, target: tuple[str, ...]) -> bool:
+        """The resource's own account may report on it; so may, for an environment provisioned
+        through an environment account connection and for the service instances in it, the
+        connection's environment account (their builds run there, with its role)."""
+        caller = call.principal.account_id
+        if account == caller:
+            return True
+        environment = None
+        if target[0] == "environment":
+            environment = target[1]
+        elif target[0] == "service-instance":
+            found = self._store.get_service_instance(account, call.region, target[1], target[2])
+            environment = None if found is None else found.environment_name
+        return environment is not None and may_notify(
+            self._store, caller, account, call.region, environment
+        )
+
     def notify(self, call: ProtonCall) -> Result:
         p = call.params
         arn = p["resourceArn"]
@@ -180,18 +197,7 @@ class HistoryApi:
         else:
             region = account = ""
             target = ()
-        caller = call.principal.account_id
-        if (
-            not target
-            or region != call.region
-            or not (
-                account == caller
-                or (
-                    target[0] == "environment"
-                    and may_notify(self._store, caller, account, region, target[1])
-                )
-            )
-        ):
+        if not target or region != call.region or not self._may_notify(call, account, target):
             raise ResourceNotFoundException(f"The resource {arn} was not found.")
         outputs: list[tuple[str, str]] = []
         for i, item in enumerate(p.get("outputs") or []):

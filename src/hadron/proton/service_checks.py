@@ -23,6 +23,7 @@ from typing import Any
 
 from hadron.errors import ResourceNotFoundException, ValidationError
 from hadron.proton import deployments as dep
+from hadron.proton.connections import build_role
 from hadron.proton.manifest import Manifest
 from hadron.proton.registration import check_bundle
 from hadron.store import SqlStore
@@ -169,11 +170,11 @@ def check_environment(
             f"{version.ref.template_name} version {version.ref.major}.{version.ref.minor} is "
             f"not compatible with (compatibleEnvironmentTemplates: {listed})."
         )
-    if instance_engine == "codebuild" and not env.codebuild_role_arn:
+    if instance_engine == "codebuild" and build_role(store, env).role_arn is None:
         raise ValidationError(
-            f"{field}: the environment {name} has no codebuildRoleArn; instances of a service "
-            "template that uses CodeBuild provisioning are provisioned with the environment's "
-            "CodeBuild role."
+            f"{field}: the environment {name} has no codebuildRoleArn (of its own or of its "
+            "environment account connection); instances of a service template that uses "
+            "CodeBuild provisioning are provisioned with the environment's CodeBuild role."
         )
     return env
 
