@@ -125,9 +125,11 @@ def test_component_lifecycle_with_the_aws_cli(server: Server, env: str) -> None:
     assert _aws(server, "list-component-outputs", "--component-name", name)["outputs"] == []
     resources = _aws(server, "list-component-provisioned-resources", "--component-name", name)
     assert resources["provisionedResources"] == []
-    assert proton.list_tags_for_resource(resourceArn=arn)["tags"] == [
+    tags = proton.list_tags_for_resource(resourceArn=arn)["tags"]
+    assert [t for t in tags if not t["key"].startswith("aws:")] == [
         {"key": "team", "value": "blue"}
     ]
+    assert {"key": "aws:proton:component", "value": arn} in tags
     # The environment cannot be deleted while the component is in it.
     with pytest.raises(ClientError) as info:
         proton.delete_environment(name=env)

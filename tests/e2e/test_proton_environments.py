@@ -172,7 +172,13 @@ def test_environment_lifecycle_with_the_aws_cli(server: Server, tmp_path: Path) 
         {"key": "network_name", "valueString": "blue"},
     ]
     tags = proton.list_tags_for_resource(resourceArn=arn)["tags"]
-    assert tags == [{"key": "team", "value": "blue"}]
+    assert tags == [
+        {"key": "aws:proton:account", "value": server.account_id},
+        {"key": "aws:proton:environment", "value": arn},
+        {"key": "aws:proton:template", "value": arn.replace(
+            f"environment/{name}", f"environment-template/{template}")},
+        {"key": "team", "value": "blue"},
+    ]  # fmt: skip
     log = server.data_dir / "logs" / f"{env['lastAttemptedDeploymentId']}.log"
     assert "[Container] Running command python3 outputs.py > outputs.json" in log.read_text()
     # A new minor version, published: MINOR_VERSION moves to it (spec kept).

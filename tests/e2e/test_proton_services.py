@@ -167,12 +167,24 @@ def test_service_lifecycle_with_the_aws_cli(world: World, tmp_path: Path) -> Non
     ]
     pipeline_outputs = proton.list_service_pipeline_outputs(serviceName=name)["outputs"]
     assert pipeline_outputs == [{"key": "build_command", "valueString": "make all"}]
-    assert proton.list_tags_for_resource(resourceArn=arn)["tags"] == [
-        {"key": "team", "value": "blue"}
+    template_arn = f"arn:aws:proton:{REGION}:{acct}:service-template/{world.template}"
+    service_tags = [
+        {"key": "aws:proton:account", "value": acct},
+        {"key": "aws:proton:service", "value": arn},
+        {"key": "aws:proton:template", "value": template_arn},
+        {"key": "team", "value": "blue"},
     ]
-    # The service's tags propagate to its instances (not to the untaggable pipeline).
+    assert proton.list_tags_for_resource(resourceArn=arn)["tags"] == service_tags
+    # The service's tags propagate to its instances (not to the untaggable pipeline), which
+    # add their own managed tags.
+    env_arn = f"arn:aws:proton:{REGION}:{acct}:environment/{world.env}"
     assert proton.list_tags_for_resource(resourceArn=front["arn"])["tags"] == [
-        {"key": "team", "value": "blue"}
+        {"key": "aws:proton:account", "value": acct},
+        {"key": "aws:proton:environment", "value": env_arn},
+        {"key": "aws:proton:service", "value": arn},
+        {"key": "aws:proton:service-instance", "value": front["arn"]},
+        {"key": "aws:proton:template", "value": template_arn},
+        {"key": "team", "value": "blue"},
     ]
     assert proton.list_service_instance_provisioned_resources(
         serviceName=name, serviceInstanceName="front")["provisionedResources"] == []  # fmt: skip
@@ -463,9 +475,8 @@ def test_create_service_instance_and_list_filters(world: World) -> None:
     proton.get_waiter("service_instance_deployed").wait(
         serviceName=name, name="two", WaiterConfig=FAST
     )
-    assert proton.list_tags_for_resource(resourceArn=created["arn"])["tags"] == [
-        {"key": "tier", "value": "web"}
-    ]
+    tags = proton.list_tags_for_resource(resourceArn=created["arn"])["tags"]
+    assert [t for t in tags if not t["key"].startswith("aws:")] == [{"key": "tier", "value": "web"}]
     outputs = proton.list_service_instance_outputs(serviceName=name, serviceInstanceName="two")
     assert {"key": "url", "valueString": f"http://two.{world.env}.example:9090"} in outputs[
         "outputs"]  # fmt: skip

@@ -339,8 +339,14 @@ def test_tags(server: Server, tmp_path: Path) -> None:
     arn = proton.create_environment_template(name=name, tags=[{"key": "team", "value": "blue"}])[
         "environmentTemplate"
     ]["arn"]
+    # AWS-managed tags (aws:proton:*) come with the customer's, sorted by key.
+    managed = [
+        {"key": "aws:proton:account", "value": server.account_id},
+        {"key": "aws:proton:template", "value": arn},
+    ]
     assert proton.list_tags_for_resource(resourceArn=arn)["tags"] == [
-        {"key": "team", "value": "blue"}
+        *managed,
+        {"key": "team", "value": "blue"},
     ]
     proton.tag_resource(
         resourceArn=arn, tags=[{"key": "Team", "value": "x"}, {"key": "cost", "value": ""}]
@@ -349,7 +355,7 @@ def test_tags(server: Server, tmp_path: Path) -> None:
         resourceArn=arn, PaginationConfig={"PageSize": 2}
     )
     keys = [[t["key"] for t in page["tags"]] for page in pages]
-    assert keys == [["Team", "cost"], ["team"]]
+    assert keys == [["Team", "aws:proton:account"], ["aws:proton:template", "cost"], ["team"]]
     proton.untag_resource(resourceArn=arn, tagKeys=["team", "never-set"])
     # Customer tags of the template propagate to versions created later.
     source = _put(server, example_bundle("environment-template"), tmp_path)
@@ -358,6 +364,7 @@ def test_tags(server: Server, tmp_path: Path) -> None:
     )["environmentTemplateVersion"]
     assert proton.list_tags_for_resource(resourceArn=version["arn"])["tags"] == [
         {"key": "Team", "value": "x"},
+        *managed,
         {"key": "cost", "value": ""},
         {"key": "v", "value": "1"},
     ]

@@ -140,7 +140,13 @@ def test_create_writes_component_and_deployment(world: World) -> None:
         "COMPONENT", arn, "c1", "env1", "cloudformation",
     )  # fmt: skip
     assert json.loads(d.target_state)["templateFile"] == TEMPLATE
-    assert world.store.list_proton_tags(_arn(arn)) == [("team", "blue")]
+    env_arn = f"arn:aws:proton:{REGION}:{arn.split(':')[4]}:environment/env1"
+    assert world.store.list_proton_tags(_arn(arn)) == [
+        ("aws:proton:account", arn.split(":")[4]),
+        ("aws:proton:component", arn),
+        ("aws:proton:environment", env_arn),
+        ("team", "blue"),
+    ]
     # The same client token and parameters: the same component, nothing new started.
     again = world.create(tags=[{"key": "team", "value": "blue"}], clientToken="t1",
                          description="queue")  # fmt: skip
@@ -296,11 +302,10 @@ def test_delete_and_idempotent_retries(world: World) -> None:
         world.api.delete(world.call({"name": "c1"}, NOW + timedelta(hours=9)))
     with pytest.raises(ResourceNotFoundException):
         world.api.get(world.call({"name": "c1"}))
-    # A new component of the same name starts without the old tags.
+    # A new component of the same name starts without the old (customer) tags.
     world.create()
-    assert (
-        world.store.list_proton_tags(_arn(f"arn:aws:proton:{REGION}:{account}:component/c1")) == []
-    )
+    tags = world.store.list_proton_tags(_arn(f"arn:aws:proton:{REGION}:{account}:component/c1"))
+    assert [k for k, _ in tags if not k.startswith("aws:")] == []
     world.store.start_environment_delete(account, REGION, "norole", gone, NOW)
 
 

@@ -167,13 +167,16 @@ def test_tags_follow_their_resource(store: SqlStore, account: str) -> None:
     ref = parse(arn)
     assert ref is not None
     store.tag_proton_resource(ref, [("team", "b"), ("Team", "c")])
-    assert store.list_proton_tags(ref) == [("Team", "c"), ("team", "b")]
+    managed = [("aws:proton:account", account), ("aws:proton:template", arn)]
+    assert store.list_proton_tags(ref) == sorted([*managed, ("Team", "c"), ("team", "b")])
     v = _version(store, account, tags=[("v", "1")])
     vref = parse(f"{arn}:{v.major}.{v.minor}")
-    assert vref is not None and store.list_proton_tags(vref) == [("Team", "c"), ("team", "b"),
-                                                                 ("v", "1")]  # fmt: skip
+    # The version inherits its template's managed and customer tags.
+    assert vref is not None and store.list_proton_tags(vref) == sorted(
+        [*managed, ("Team", "c"), ("team", "b"), ("v", "1")]
+    )
     store.untag_proton_resource(ref, ["team", "absent"])
-    assert store.list_proton_tags(ref) == [("Team", "c")]
+    assert store.list_proton_tags(ref) == sorted([*managed, ("Team", "c")])
     with pytest.raises(ValidationError, match="maximum is 50"):
         store.tag_proton_resource(ref, [(f"k{i}", "") for i in range(50)])
     missing = parse(template_arn(REGION, account, "service", "env"))

@@ -28,8 +28,13 @@ from hadron.errors import (
     ValidationError,
 )
 from hadron.proton import deployments as dep
+from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
-from hadron.store.proton_environments import SqlProtonEnvironments, environment_missing
+from hadron.store.proton_environments import (
+    SqlProtonEnvironments,
+    environment_arn,
+    environment_missing,
+)
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
     Component,
@@ -412,7 +417,18 @@ class SqlProtonComponents(SqlProtonEnvironments):
             )
             _remember(conn, created, "CreateComponent", client_token, request_hash, now)
             forget_resource(conn, account_id, arn, tombstone_at=None)
-            merge_tags(conn, account_id, arn, tags)
+            service, instance = values.get("service_name"), values.get("service_instance_name")
+            service_arn = f"arn:aws:proton:{region}:{account_id}:service/{service}"
+            managed = managed_tags(
+                account_id,
+                environment=environment_arn(region, account_id, values["environment_name"]),
+                service=service_arn if service else None,
+                service_instance=f"{service_arn}/service-instance/{instance}"
+                if service and instance
+                else None,
+                component=arn,
+            )
+            merge_tags(conn, account_id, arn, [*managed, *tags])
             return _component(
                 conn.execute(select(_C).where(_where(account_id, region, name))).one()
             ), True

@@ -28,6 +28,8 @@ from hadron.errors import (
     ValidationError,
 )
 from hadron.proton import deployments as dep
+from hadron.proton.arns import template_arn
+from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
 from hadron.store.proton_connections import require_connected
 from hadron.store.proton_records import (
@@ -493,7 +495,12 @@ class SqlProtonEnvironments:
                 .values(last_attempted_deployment_id=deployment.id)
             )
             forget_resource(conn, account_id, arn, tombstone_at=None)
-            merge_tags(conn, account_id, arn, tags)
+            managed = managed_tags(
+                account_id,
+                template=template_arn(region, account_id, "environment", values["template_name"]),
+                environment=arn,
+            )
+            merge_tags(conn, account_id, arn, [*managed, *tags])
             return _environment(
                 conn.execute(select(_E).where(_where(account_id, region, name))).one()
             ), True

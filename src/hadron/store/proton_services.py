@@ -28,10 +28,13 @@ from hadron.errors import (
     ValidationError,
 )
 from hadron.proton import deployments as dep
+from hadron.proton.arns import template_arn
+from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
 from hadron.store.proton_environments import (
     deployment_missing,
     deployment_outputs,
+    environment_arn,
     environment_missing,
     finish_in,
     record_outputs_in,
@@ -331,10 +334,17 @@ def _add_instance(
         .where(_iw(account, region, service, item.name))
         .values(last_attempted_deployment_id=item.deployment.id)
     )
-    # The service's customer tags propagate to the instances created after them (§1.5).
+    # The service's tags (its customer and managed ones) propagate to the instances created
+    # after them, which add their own managed tags (§1.5).
     iarn = instance_arn(region, account, service, item.name)
     forget_resource(conn, account, iarn, tombstone_at=None)
-    merge_tags(conn, account, iarn, read_tags(conn, account, service_arn(region, account, service)))
+    inherited = read_tags(conn, account, service_arn(region, account, service))
+    own = managed_tags(
+        account,
+        environment=environment_arn(region, account, item.environment_name),
+        service_instance=iarn,
+    )
+    merge_tags(conn, account, iarn, [*inherited, *own])
 
 
 def _start_on(
@@ -633,7 +643,12 @@ class SqlProtonServices:
                 )
             )
             forget_resource(conn, account, arn, tombstone_at=None)
-            merge_tags(conn, account, arn, tags)
+            managed = managed_tags(
+                account,
+                template=template_arn(region, account, "service", values["template_name"]),
+                service=arn,
+            )
+            merge_tags(conn, account, arn, [*managed, *tags])
             for item in instances:
                 _add_instance(conn, account, region, name, item, now)
             if pipeline is not None:

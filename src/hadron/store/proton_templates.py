@@ -28,6 +28,7 @@ from hadron.errors import (
     ValidationError,
 )
 from hadron.proton.arns import TemplateKind, parse, template_arn, version_arn
+from hadron.proton.managed_tags import managed_tags
 from hadron.proton.params import MAX_VERSION_DIGITS
 from hadron.store import transactions
 from hadron.store.proton_environments import environments_using
@@ -253,7 +254,7 @@ class SqlProtonTemplates:
             )
             arn = template_arn(region, account_id, kind, name)
             forget_resource(conn, account_id, arn, tombstone_at=None)
-            merge_tags(conn, account_id, arn, tags)
+            merge_tags(conn, account_id, arn, [*managed_tags(account_id, template=arn), *tags])
             created = conn.execute(
                 select(_T).where(_template_where(account_id, region, kind, name))
             ).one()
