@@ -34,6 +34,9 @@ from hadron.store.proton_environments import (
     SqlProtonEnvironments,
     environment_arn,
     environment_missing,
+    insert_deployment,
+    start_cancel,
+    started_columns,
 )
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
@@ -132,30 +135,11 @@ def _row_state(row: Row[Any]) -> str:
 def _insert_deployment(
     conn: Connection, comp: Row[Any], new: NewDeployment, initial: str | None, now: datetime
 ) -> None:
-    status = dep.initial_status(dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY)
-    conn.execute(
-        _D.insert().values(
-            id=new.id,
-            account_id=comp.account_id,
-            region=comp.region,
-            target_type=_KIND.value,
-            target_arn=component_arn(comp.region, comp.account_id, comp.name),
-            target_created_at=comp.created_at,
-            environment_name=comp.environment_name,
-            component_name=comp.name,
-            action=new.action,
-            engine=new.engine,
-            deployment_status=status.value,
-            deployment_status_message=None,
-            initial_state=initial,
-            target_state=new.target_state,
-            created_at=now,
-            last_modified_at=now,
-            completed_at=None,
-            last_attempted_deployment_id=comp.last_attempted_deployment_id,
-            last_succeeded_deployment_id=comp.last_succeeded_deployment_id,
-        )
-    )
+    insert_deployment(
+        conn, comp, new, kind=_KIND, arn=component_arn(comp.region, comp.account_id, comp.name),
+        environment_name=comp.environment_name, initial=initial, now=now,
+        component_name=comp.name,
+    )  # fmt: skip
 
 
 def _finish_component(
@@ -501,14 +485,7 @@ class SqlProtonComponents(SqlProtonEnvironments):
                 values["last_client_request_token"] = client_token
             if deployment is not None:
                 _insert_deployment(conn, row, deployment, _row_state(row), now)
-                values |= {
-                    "deployment_status": dep.step(
-                        dep.DeploymentStatus(row.deployment_status), dep.Event.DEPLOY
-                    ).value,
-                    "deployment_status_message": None,
-                    "last_deployment_attempted_at": now,
-                    "last_attempted_deployment_id": deployment.id,
-                }
+                values |= started_columns(deployment, now, row.deployment_status)
             conn.execute(update(_C).where(_where(account_id, region, name)).values(values))
             _remember(conn, row, "UpdateComponent", client_token, request_hash, now)
             return _component(
@@ -541,15 +518,7 @@ class SqlProtonComponents(SqlProtonEnvironments):
             conn.execute(
                 update(_C)
                 .where(_where(account_id, region, name))
-                .values(
-                    deployment_status=dep.step(
-                        dep.DeploymentStatus(row.deployment_status), dep.Event.DELETE
-                    ).value,
-                    deployment_status_message=None,
-                    last_deployment_attempted_at=now,
-                    last_attempted_deployment_id=deployment.id,
-                    last_modified_at=now,
-                )
+                .values(started_columns(deployment, now, row.deployment_status))
             )
             return _component(
                 conn.execute(select(_C).where(_where(account_id, region, name))).one()
@@ -563,19 +532,7 @@ class SqlProtonComponents(SqlProtonEnvironments):
             row = conn.execute(select(_C).where(_where(account_id, region, name))).first()
             if row is None:
                 raise component_missing(name)
-            status = dep.DeploymentStatus(row.deployment_status)
-            dep.check_cancel(_KIND, name, status)
-            new = dep.step(status, dep.Event.CANCEL).value
-            conn.execute(
-                update(_C)
-                .where(_where(account_id, region, name))
-                .values(deployment_status=new, last_modified_at=now)
-            )
-            conn.execute(
-                update(_D)
-                .where(_D.c.id == row.last_attempted_deployment_id)
-                .values(deployment_status=new, last_modified_at=now)
-            )
+            start_cancel(conn, _C, _where(account_id, region, name), row, _KIND, name, now)
             return _component(
                 conn.execute(select(_C).where(_where(account_id, region, name))).one()
             )

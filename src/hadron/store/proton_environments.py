@@ -62,7 +62,11 @@ __all__ = [
     "environment_missing",
     "environments_using",
     "finish_in",
+    "insert_deployment",
     "record_outputs_in",
+    "start_cancel",
+    "started_columns",
+    "version_state",
 ]
 
 _E = proton_environments
@@ -190,8 +194,9 @@ def _target_query(d: Row[Any]) -> Any:
     return select(_E).where(_where(d.account_id, d.region, d.environment_name))
 
 
-def _state(row: Row[Any]) -> str:
-    """The environment's current deployment state (the ``initialState`` of its next one)."""
+def version_state(row: Row[Any]) -> str:
+    """A target's current deployment state (the ``initialState`` of its next deployment): an
+    environment's, a service instance's or a pipeline's template version, spec and inputs."""
     return json.dumps(
         {
             "templateName": row.template_name,
@@ -204,19 +209,32 @@ def _state(row: Row[Any]) -> str:
     )
 
 
-def _insert_deployment(
-    conn: Connection, env: Row[Any], new: NewDeployment, initial: str | None, now: datetime
+def insert_deployment(
+    conn: Connection,
+    target: Row[Any],
+    new: NewDeployment,
+    *,
+    kind: dep.ResourceKind,
+    arn: str,
+    environment_name: str,
+    initial: str | None,
+    now: datetime,
+    **names: str | None,
 ) -> None:
+    """The deployment record of ``new`` on ``target`` (any Proton target's row: its account,
+    region, creation time and last attempted/succeeded deployment ids). ``names``: the record's
+    ``service_name``, ``service_instance_name`` or ``component_name``."""
     status = dep.initial_status(dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY)
     conn.execute(
         _D.insert().values(
             id=new.id,
-            account_id=env.account_id,
-            region=env.region,
-            target_type=_KIND.value,
-            target_arn=environment_arn(env.region, env.account_id, env.name),
-            target_created_at=env.created_at,
-            environment_name=env.name,
+            account_id=target.account_id,
+            region=target.region,
+            target_type=kind.value,
+            target_arn=arn,
+            target_created_at=target.created_at,
+            environment_name=environment_name,
+            **names,
             action=new.action,
             engine=new.engine,
             deployment_status=status.value,
@@ -226,10 +244,54 @@ def _insert_deployment(
             created_at=now,
             last_modified_at=now,
             completed_at=None,
-            last_attempted_deployment_id=env.last_attempted_deployment_id,
-            last_succeeded_deployment_id=env.last_succeeded_deployment_id,
+            last_attempted_deployment_id=target.last_attempted_deployment_id,
+            last_succeeded_deployment_id=target.last_succeeded_deployment_id,
         )
     )
+
+
+def started_columns(new: NewDeployment, now: datetime, status: str | None) -> dict[str, Any]:
+    """A target's columns when ``new`` starts on it in ``status`` (None: being created)."""
+    current = None if status is None else dep.DeploymentStatus(status)
+    event = dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY
+    return {
+        "deployment_status": dep.step(current, event).value,
+        "deployment_status_message": None,
+        "last_deployment_attempted_at": now,
+        "last_attempted_deployment_id": new.id,
+        "last_modified_at": now,
+    }
+
+
+def start_cancel(
+    conn: Connection,
+    table: Any,
+    where: Any,
+    row: Row[Any],
+    kind: dep.ResourceKind,
+    name: str,
+    now: datetime,
+) -> None:
+    """IN_PROGRESS → CANCELLING for a target (``row`` of ``table`` at ``where``) and its
+    running deployment record."""
+    status = dep.DeploymentStatus(row.deployment_status)
+    dep.check_cancel(kind, name, status)
+    new = dep.step(status, dep.Event.CANCEL).value
+    conn.execute(update(table).where(where).values(deployment_status=new, last_modified_at=now))
+    conn.execute(
+        update(_D)
+        .where(_D.c.id == row.last_attempted_deployment_id)
+        .values(deployment_status=new, last_modified_at=now)
+    )
+
+
+def _insert_deployment(
+    conn: Connection, env: Row[Any], new: NewDeployment, initial: str | None, now: datetime
+) -> None:
+    insert_deployment(
+        conn, env, new, kind=_KIND, arn=environment_arn(env.region, env.account_id, env.name),
+        environment_name=env.name, initial=initial, now=now,
+    )  # fmt: skip
 
 
 def _finish_environment(
@@ -567,15 +629,8 @@ class SqlProtonEnvironments:
                 )
             values: dict[str, Any] = {**changes, "last_modified_at": now}
             if deployment is not None:
-                _insert_deployment(conn, row, deployment, _state(row), now)
-                values |= {
-                    "deployment_status": dep.step(
-                        dep.DeploymentStatus(row.deployment_status), dep.Event.DEPLOY
-                    ).value,
-                    "deployment_status_message": None,
-                    "last_deployment_attempted_at": now,
-                    "last_attempted_deployment_id": deployment.id,
-                }
+                _insert_deployment(conn, row, deployment, version_state(row), now)
+                values |= started_columns(deployment, now, row.deployment_status)
             conn.execute(update(_E).where(_where(account_id, region, name)).values(values))
             return _environment(
                 conn.execute(select(_E).where(_where(account_id, region, name))).one()
@@ -610,19 +665,11 @@ class SqlProtonEnvironments:
                     f"Cannot delete environment {name}: {len(users)} service instance(s) are "
                     f"deployed to it: {listed}. Delete them first."
                 )
-            _insert_deployment(conn, row, deployment, _state(row), now)
+            _insert_deployment(conn, row, deployment, version_state(row), now)
             conn.execute(
                 update(_E)
                 .where(_where(account_id, region, name))
-                .values(
-                    deployment_status=dep.step(
-                        dep.DeploymentStatus(row.deployment_status), dep.Event.DELETE
-                    ).value,
-                    deployment_status_message=None,
-                    last_deployment_attempted_at=now,
-                    last_attempted_deployment_id=deployment.id,
-                    last_modified_at=now,
-                )
+                .values(started_columns(deployment, now, row.deployment_status))
             )
             return _environment(
                 conn.execute(select(_E).where(_where(account_id, region, name))).one()
@@ -636,19 +683,7 @@ class SqlProtonEnvironments:
             row = conn.execute(select(_E).where(_where(account_id, region, name))).first()
             if row is None:
                 raise environment_missing(name)
-            status = dep.DeploymentStatus(row.deployment_status)
-            dep.check_cancel(_KIND, name, status)
-            new = dep.step(status, dep.Event.CANCEL).value
-            conn.execute(
-                update(_E)
-                .where(_where(account_id, region, name))
-                .values(deployment_status=new, last_modified_at=now)
-            )
-            conn.execute(
-                update(_D)
-                .where(_D.c.id == row.last_attempted_deployment_id)
-                .values(deployment_status=new, last_modified_at=now)
-            )
+            start_cancel(conn, _E, _where(account_id, region, name), row, _KIND, name, now)
             return _environment(
                 conn.execute(select(_E).where(_where(account_id, region, name))).one()
             )

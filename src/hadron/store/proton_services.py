@@ -37,7 +37,11 @@ from hadron.store.proton_environments import (
     environment_arn,
     environment_missing,
     finish_in,
+    insert_deployment,
     record_outputs_in,
+    start_cancel,
+    started_columns,
+    version_state,
 )
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
@@ -189,20 +193,6 @@ def _pipeline(row: Row[Any]) -> ServicePipeline:
     return ServicePipeline(**{f: getattr(row, f) for f in _TARGET_FIELDS})
 
 
-def _state(row: Row[Any]) -> str:
-    """A target's current deployment state (the ``initialState`` of its next deployment)."""
-    return json.dumps(
-        {
-            "templateName": row.template_name,
-            "templateMajorVersion": str(row.template_major),
-            "templateMinorVersion": str(row.template_minor),
-            "spec": row.spec,
-            "inputs": json.loads(row.inputs),
-        },
-        sort_keys=True,
-    )
-
-
 def _insert_deployment(
     conn: Connection,
     target: Row[Any],
@@ -214,49 +204,16 @@ def _insert_deployment(
 ) -> None:
     """A deployment record of an instance (``target`` has a ``name``) or a pipeline."""
     instance = getattr(target, "name", None)
-    status = dep.initial_status(dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY)
     arn = (
         instance_arn(target.region, target.account_id, target.service_name, instance)
         if instance is not None
         else pipeline_arn(target.region, target.account_id, target.service_name)
     )
-    conn.execute(
-        _D.insert().values(
-            id=new.id,
-            account_id=target.account_id,
-            region=target.region,
-            target_type=(_INSTANCE if instance is not None else _PIPELINE).value,
-            target_arn=arn,
-            target_created_at=target.created_at,
-            environment_name=environment_name,
-            service_name=target.service_name,
-            service_instance_name=instance,
-            action=new.action,
-            engine=new.engine,
-            deployment_status=status.value,
-            deployment_status_message=None,
-            initial_state=initial,
-            target_state=new.target_state,
-            created_at=now,
-            last_modified_at=now,
-            completed_at=None,
-            last_attempted_deployment_id=target.last_attempted_deployment_id,
-            last_succeeded_deployment_id=target.last_succeeded_deployment_id,
-        )
-    )
-
-
-def _started(new: NewDeployment, now: datetime, status: str | None) -> dict[str, Any]:
-    """Target columns when ``new`` starts on a target in ``status`` (None: being created)."""
-    current = None if status is None else dep.DeploymentStatus(status)
-    event = dep.Event.DELETE if new.action == "DELETE" else dep.Event.DEPLOY
-    return {
-        "deployment_status": dep.step(current, event).value,
-        "deployment_status_message": None,
-        "last_deployment_attempted_at": now,
-        "last_attempted_deployment_id": new.id,
-        "last_modified_at": now,
-    }
+    insert_deployment(
+        conn, target, new, kind=_INSTANCE if instance is not None else _PIPELINE, arn=arn,
+        environment_name=environment_name, initial=initial, now=now,
+        service_name=target.service_name, service_instance_name=instance,
+    )  # fmt: skip
 
 
 _BUSY_STATUSES = [s.value for s in dep.DeploymentStatus if dep.is_busy(s)]
@@ -322,7 +279,7 @@ def _add_instance(
             created_at=now,
             last_deployment_succeeded_at=now,
             last_succeeded_deployment_id=None,
-            **_started(item.deployment, now, None) | {"last_attempted_deployment_id": None},
+            **started_columns(item.deployment, now, None) | {"last_attempted_deployment_id": None},
         )
     )
     row = conn.execute(select(_I).where(_iw(account, region, service, item.name))).one()
@@ -358,11 +315,11 @@ def _start_on(
 ) -> None:
     """Start ``new`` on an existing instance or pipeline (its row under ``where``)."""
     row = conn.execute(select(table).where(where)).one()
-    _insert_deployment(conn, row, new, environment_name=env, initial=_state(row), now=now)
+    _insert_deployment(conn, row, new, environment_name=env, initial=version_state(row), now=now)
     conn.execute(
         update(table)
         .where(where)
-        .values({**(changes or {}), **_started(new, now, row.deployment_status)})
+        .values({**(changes or {}), **started_columns(new, now, row.deployment_status)})
     )
 
 
@@ -673,7 +630,8 @@ class SqlProtonServices:
                 created_at=now,
                 last_deployment_succeeded_at=now,
                 last_succeeded_deployment_id=None,
-                **_started(item.deployment, now, None) | {"last_attempted_deployment_id": None},
+                **started_columns(item.deployment, now, None)
+                | {"last_attempted_deployment_id": None},
             )
         )
         row = conn.execute(select(_P).where(_pw(account, region, service))).one()
@@ -995,17 +953,8 @@ class SqlProtonServices:
             row = conn.execute(select(table).where(where)).first()
             if row is None:
                 raise pipeline_missing(service) if name is None else instance_missing(service, name)
-            status = dep.DeploymentStatus(row.deployment_status)
-            dep.check_cancel(_PIPELINE if name is None else _INSTANCE, name or service, status)
-            new = dep.step(status, dep.Event.CANCEL).value
-            conn.execute(
-                update(table).where(where).values(deployment_status=new, last_modified_at=now)
-            )
-            conn.execute(
-                update(_D)
-                .where(_D.c.id == row.last_attempted_deployment_id)
-                .values(deployment_status=new, last_modified_at=now)
-            )
+            kind = _PIPELINE if name is None else _INSTANCE
+            start_cancel(conn, table, where, row, kind, name or service, now)
             found = conn.execute(select(table).where(where)).one()
             return _pipeline(found) if name is None else _instance(found)
 
