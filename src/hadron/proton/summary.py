@@ -96,8 +96,13 @@ def resource_counts(
     if detail == "failed":
         return out
     tally = dict.fromkeys(Staleness, 0)
+    known: dict[tuple[str, int, int], Staleness] = {}  # resources share a few versions
     for r in items:
-        tally[staleness(r.major, r.minor, versions.get(r.template, ()))] += 1
+        key = (r.template, r.major, r.minor)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = staleness(r.major, r.minor, versions.get(r.template, ()))
+        tally[found] += 1
     out |= {
         "upToDate": tally[Staleness.UP_TO_DATE],
         "behindMajor": tally[Staleness.BEHIND_MAJOR],
