@@ -272,17 +272,23 @@ class Provisioner:
         found = self._store.get_proton_template(d.account_id, d.region, "service", template)
         return found is not None and found.provisioning == "CUSTOMER_MANAGED"
 
-    def _environment_params(self, d: Deployment, name: str) -> EnvironmentParams | str:
+    def _environment_params(
+        self, d: Deployment, name: str
+    ) -> tuple[EnvironmentParams, BuildRole] | str:
+        """An environment as its instances' builds see it, and the role those builds assume
+        (its own, or its connection's in the environment account)."""
         env = self._store.get_environment(d.account_id, d.region, name)
         if env is None:
             return f"The environment {name} no longer exists."
         outputs = self._store.outputs(d.account_id, d.region, name, None)
-        return EnvironmentParams(
+        role = build_role(self._store, env)
+        params = EnvironmentParams(
             name=name,
             inputs=_frozen(json.loads(env.inputs)),
             outputs=_outputs(outputs),
-            account_id=build_role(self._store, env).account_id,  # through a connection: remote
+            account_id=role.account_id,  # through a connection: the environment account
         )
+        return params, role
 
     def _target(
         self, d: Deployment, state: Mapping[str, Any]
@@ -322,22 +328,20 @@ class Provisioner:
             branch_name=service.branch_name,
         )
         if d.target_type == "SERVICE_INSTANCE":
-            env_params = self._environment_params(d, d.environment_name)
-            if isinstance(env_params, str):
-                return env_params
-            env = self._store.get_environment(d.account_id, d.region, d.environment_name)
-            if env is None:  # pragma: no cover - _environment_params found it
-                return f"The environment {d.environment_name} no longer exists."
-            role = build_role(self._store, env)
+            found = self._environment_params(d, d.environment_name)
+            if isinstance(found, str):
+                return found
+            env_params, role = found
             instance = InstanceParams(
                 name=str(d.service_instance_name), environment=env_params, inputs=inputs
             )
             return _INSTANCE_DIR, data, kind, role, service_instance_namespace(svc, instance)
         instances: list[InstanceParams] = []
         for item in self._store.service_instances(d.account_id, d.region, service.name):
-            env_params = self._environment_params(d, item.environment_name)
-            if isinstance(env_params, str):
-                return env_params
+            found = self._environment_params(d, item.environment_name)
+            if isinstance(found, str):
+                return found
+            env_params = found[0]
             outputs = self._store.target_outputs(
                 d.account_id, d.region, service.name, item.name, None
             )
