@@ -690,3 +690,18 @@ def test_context_values_are_normalised() -> None:
     assert holds("ForAllValues:StringEquals", ["a", "true", "7"], ["a", True, 7])
     compiled = CompiledCondition(Condition("Null", "test:key", ("true",)), substitute=True)
     assert condition_matches(compiled, {"test:key": ()})
+
+
+def test_datetimes_format_as_utc_whatever_came_before() -> None:
+    # The last formatted datetime is remembered; an equal naive, UTC or offset value must still
+    # give its own UTC text (a naive datetime is taken to be UTC).
+    from datetime import UTC, datetime, timedelta, timezone
+
+    caller = identify(ALICE)
+    naive = datetime(2024, 5, 1, 12, 0, 0)
+    aware = naive.replace(tzinfo=UTC)
+    plus_two = aware.astimezone(timezone(timedelta(hours=2)))
+    for value in (aware, naive, plus_two, aware, datetime(2024, 5, 1, 14, 0, 0, tzinfo=UTC)):
+        got = context_values({"aws:CurrentTime": value}, caller, None)["aws:currenttime"]
+        expected = value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+        assert got == expected.strftime("%Y-%m-%dT%H:%M:%SZ")

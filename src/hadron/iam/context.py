@@ -37,10 +37,24 @@ Scalar = str | bool | int | datetime | bytes
 ContextValue = Scalar | Sequence[Scalar]
 
 
+_LAST_TIME: list[tuple[datetime, str]] = []  # one slot: the last datetime formatted
+
+
 def _utc_text(value: datetime) -> str:
     """``value`` in UTC as ISO-8601 with ``Z`` (a naive datetime is taken to be UTC)."""
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+    last = _LAST_TIME
+    if last:
+        seen, text = last[0]
+        # Equal aware datetimes are the same instant; a naive one is compared as naive.
+        if value == seen and (value.tzinfo is None) is (seen.tzinfo is None):
+            return text
+    zone = value.tzinfo
+    if zone is UTC or zone is None:
+        text = value.replace(tzinfo=None).isoformat() + "Z"
+    else:
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    last[:] = [(value, text)]
+    return text
 
 
 def _scalar(value: object) -> str:
@@ -82,8 +96,10 @@ def context_values(
                 if len(keys) >= _LOWER_KEYS_SIZE:
                     keys.clear()
                 keys[name] = key
-            if type(value) is str:
+            if isinstance(value, str):
                 values[key] = value
+            elif type(value) is bool:
+                values[key] = "true" if value else "false"
             elif isinstance(value, _MANY):
                 many = tuple(value)
                 for item in many:

@@ -78,6 +78,10 @@ _SESSIONS_AND_USERS = (CallerType.USER, CallerType.ASSUMED_ROLE, CallerType.FEDE
 _NOT_UNDER_SCPS = (CallerType.ANONYMOUS, CallerType.SERVICE)
 # Build named tuples positionally, without their Python-level keyword __new__ (hot path).
 _new_tuple = tuple.__new__
+_DENY = Effect.DENY
+# Tuples of parsed policies seen by ``_coerce`` (by identity; bounded, cleared when full).
+_PARSED: dict[int, tuple[Policy, ...]] = {}
+_PARSED_SIZE = 256
 
 
 def _coerce(
@@ -85,8 +89,15 @@ def _coerce(
 ) -> tuple[Policy, ...]:
     if not items:
         return ()
-    if type(items) is tuple and all(type(item) is Policy for item in items):
-        return items  # already parsed: the same tuple, no copy
+    if type(items) is tuple:
+        if _PARSED.get(id(items)) is items:
+            return items  # seen before: a tuple of parsed policies
+        if all(type(item) is Policy for item in items):
+            # INVARIANT: the cache holds the tuple, so no other object can take its id.
+            if len(_PARSED) >= _PARSED_SIZE:
+                _PARSED.clear()
+            _PARSED[id(items)] = items
+            return items  # already parsed: the same tuple, no copy
     out: list[Policy] = []
     for index, item in enumerate(items):
         if type(item) is Policy:
@@ -199,9 +210,11 @@ def _scan(
     if covering.errors:
         errors.extend(covering.errors)
     allow: Reason | None = None
+    denies = facts.denies
     for index, policy, st in covering.select(values):
         if st.allow:
-            if allow is not None:
+            # Once this layer has an Allow, or any layer a Deny, no Allow can change the result.
+            if allow is not None or denies:
                 continue
             try:
                 hit = st.applies(target, values)
@@ -215,7 +228,8 @@ def _scan(
         except Exception as exc:  # fail closed, recorded
             hit = _failed(errors, layer, index, st, exc)
         if hit:
-            facts.denies.append(_reason(layer, policy, index, st, level, target))
+            fields = (layer, _DENY, index, st.index, st.sid, policy.name, level, target)
+            denies.append(_new_tuple(Reason, fields))
     return allow
 
 
@@ -259,8 +273,11 @@ def _implicit(facts: _Facts, layer: Layer, level: int | None = None) -> _Outcome
 
 def _combine(facts: _Facts) -> _Outcome:
     """The effect combination, in one place: explicit deny wins, then every gate must allow."""
-    if facts.denies:
-        denies = sorted(facts.denies, key=lambda r: _REPORT_ORDER[r.layer])
+    denies = facts.denies
+    if denies:
+        # Each layer's denies are appended together; sort (stably) only when layers differ.
+        if denies[0].layer is not denies[-1].layer:
+            denies = sorted(denies, key=lambda r: _REPORT_ORDER[r.layer])
         return _EXPLICIT, denies[0].layer, tuple(denies)
     if facts.rcp is not None or facts.scp is not None or facts.endpoint is not None:
         # Gates: every RCP and SCP level, and every endpoint policy, must allow.

@@ -138,6 +138,9 @@ class LayerIndex:
 
 
 _LAYERS: dict[tuple[PolicyKind, tuple[int, ...]], LayerIndex] = {}
+# The same indexes by the identity of the tuple itself (a tuple reused across requests); each
+# entry holds its tuple, so no other tuple can take that id while the entry exists.
+_BY_TUPLE: dict[tuple[PolicyKind, int], tuple[tuple[Policy, ...], LayerIndex]] = {}
 
 
 def layer_index(policies: tuple[Policy, ...], kind: PolicyKind) -> LayerIndex:
@@ -149,6 +152,9 @@ def layer_index(policies: tuple[Policy, ...], kind: PolicyKind) -> LayerIndex:
     policies. The cache is bounded (cleared when full); a race between threads at worst builds
     an index twice.
     """
+    same = _BY_TUPLE.get((kind, id(policies)))
+    if same is not None and same[0] is policies:
+        return same[1]  # the very tuple seen before (the server keeps one per principal)
     key = (kind, tuple([id(p) for p in policies]))
     found = _LAYERS.get(key)
     if found is None:
@@ -156,4 +162,7 @@ def layer_index(policies: tuple[Policy, ...], kind: PolicyKind) -> LayerIndex:
         if len(_LAYERS) >= _LAYER_CACHE_SIZE:
             _LAYERS.clear()
         _LAYERS[key] = found
+    if len(_BY_TUPLE) >= _LAYER_CACHE_SIZE:
+        _BY_TUPLE.clear()
+    _BY_TUPLE[(kind, id(policies))] = (policies, found)  # holds the tuple: its id stays its
     return found
