@@ -31,6 +31,7 @@ from hadron.proton import deployments as dep
 from hadron.proton.arns import template_arn
 from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
+from hadron.store.direct import DirectReads
 from hadron.store.proton_environments import (
     deployment_missing,
     deployment_outputs,
@@ -475,6 +476,7 @@ class SqlProtonServices:
     """Service, instance and pipeline methods of the SQL store; mixed into ``SqlStore``."""
 
     _engine: Engine
+    _direct: DirectReads
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -496,11 +498,11 @@ class SqlProtonServices:
     ) -> tuple[Service, ServicePipeline | None] | None:
         """A service and its pipeline, read together (GetService)."""
         key = {"account": account_id, "region": region, "name": name}
-        with transactions.read(self._engine) as conn:
-            row = conn.execute(_SERVICE, key).first()
+        with self._direct.snapshot() as reader:
+            row = reader.first(_SERVICE, key)
             if row is None:
                 return None
-            piped = conn.execute(_PIPELINE_ROW, key).first()
+            piped = reader.first(_PIPELINE_ROW, key)
         return _service(row), None if piped is None else _pipeline(piped)
 
     def list_services(

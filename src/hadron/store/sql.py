@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hadron.keys import MasterKeyRing
 from hadron.store import transactions
 from hadron.store.credentials import SqlCredentials
+from hadron.store.direct import DirectReads
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
 from hadron.store.policies import SqlPolicies
@@ -64,6 +65,7 @@ class SqlStore(
         ring_source: Callable[[], MasterKeyRing] | None = None,
     ) -> None:
         self._engine = engine
+        self._direct = DirectReads(engine)
         self._ring = ring
         self._ring_source = ring_source
 
@@ -112,4 +114,5 @@ class SqlStore(
 
     def close(self) -> None:
         """Close every pooled connection (the WAL is checkpointed by SQLite on last close)."""
+        self._direct.close()
         self._engine.dispose()
