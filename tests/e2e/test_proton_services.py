@@ -240,6 +240,16 @@ def test_service_lifecycle_with_the_aws_cli(world: World, tmp_path: Path) -> Non
     _aws(server, "wait", "service-updated", "--name", name)
     names = [i["name"] for i in proton.list_service_instances(serviceName=name)["serviceInstances"]]
     assert names == ["extra", "front"]
+    # That redeploy ran the pipeline as UpdateServicePipeline left it (its spec, not the one
+    # the service was created with).
+    redeployed = proton.get_service(name=name)["service"]["pipeline"]
+    assert (
+        redeployed["lastAttemptedDeploymentId"] == updating["pipeline"]["lastAttemptedDeploymentId"]
+    )
+    assert redeployed["spec"] == pipeline["spec"]
+    assert proton.list_service_pipeline_outputs(serviceName=name)["outputs"] == [
+        {"key": "build_command", "valueString": "make ship"}
+    ]
     with pytest.raises(ClientError) as info:
         proton.get_service_instance(serviceName=name, name="back")
     assert _error(info) == (
