@@ -168,6 +168,17 @@ class CompiledStatement:
         if resources is not None and resources.matches(resource, values) is self.not_resource:
             return False
         for condition in self.checks:
+            # memo_matches, inlined (the hot path): a memoised answer for this value, if any.
+            memo = condition.memo
+            if memo is not None:
+                raw = values.get(condition.key)
+                if type(raw) is str:
+                    hit = memo.get(raw)
+                    if hit is None:
+                        hit = memo_matches(condition, values)
+                    if not hit:
+                        return False
+                    continue
             if not memo_matches(condition, values):
                 return False
         return True
