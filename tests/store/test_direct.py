@@ -11,14 +11,15 @@ from sqlalchemy import create_engine, select
 from hadron.keys import MasterKeyRing
 from hadron.store import SqlStore
 from hadron.store.direct import DirectReads
-from hadron.store.proton_services import _PIPELINE_ROW, _SERVICE
+from hadron.store.proton_environments import _ENVIRONMENT_TEMPLATE
+from hadron.store.proton_services import _PIPELINE_ROW, _SERVICE, _SERVICE_TEMPLATE
 from hadron.store.schema import proton_services
 
 from .test_proton_services import _create, world  # noqa: F401 - the fixture
 from .test_proton_templates import REGION
 
 # Every statement that goes through DirectReads, with the parameters it is read with.
-STATEMENTS = (_SERVICE, _PIPELINE_ROW)
+STATEMENTS = (_SERVICE, _PIPELINE_ROW, _SERVICE_TEMPLATE)
 
 
 def _engine_rows(store: SqlStore, params: dict[str, Any]) -> list[Any]:
@@ -42,6 +43,17 @@ def test_direct_rows_equal_the_engine_rows(store: SqlStore, world: str) -> None:
         assert mine._fields == tuple(theirs._fields)
         assert [type(v) for v in mine] == [type(v) for v in theirs]
     assert got[0].created_at.tzinfo is not None
+    # Outside a snapshot: one statement on its own.
+    assert store._direct.first(_SERVICE_TEMPLATE, params).template_name == "svc"
+    env = {"account": world, "region": REGION, "name": "e1"}
+    with store.engine.connect() as conn:
+        expected_env = conn.execute(_ENVIRONMENT_TEMPLATE, env).first()
+    assert expected_env is not None
+    assert tuple(store._direct.first(_ENVIRONMENT_TEMPLATE, env)) == tuple(expected_env)
+    assert store.environment_template(world, REGION, "e1") == expected_env.template_name
+    assert store.environment_template(world, REGION, "nope") is None
+    assert store.service_template(world, REGION, "s1") == "svc"
+    assert store.service_template(world, REGION, "nope") is None
     missing = {"account": world, "region": REGION, "name": "nope"}
     with store._direct.snapshot() as reader:
         assert reader.first(_SERVICE, missing) is None

@@ -164,6 +164,14 @@ class DirectReads:
         finally:
             conn.execute("COMMIT")  # a read transaction: nothing to roll back
 
+    def first(self, stmt: Select[Any], params: Mapping[str, Any]) -> Any:
+        """The first row of one statement (a statement alone is its own snapshot)."""
+        path = self._path
+        if path is None:
+            with transactions.read(self._engine) as engine_conn:
+                return _EngineReader(engine_conn).first(stmt, params)
+        return _DirectReader(self._connection(path), self._compile).first(stmt, params)
+
     def close(self) -> None:
         """Close every direct connection (a later read opens a new one)."""
         with self._lock:

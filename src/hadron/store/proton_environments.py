@@ -19,7 +19,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from hadron.errors import (
     ConflictException,
@@ -31,6 +42,7 @@ from hadron.proton import deployments as dep
 from hadron.proton.arns import template_arn
 from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
+from hadron.store.direct import DirectReads
 from hadron.store.proton_connections import require_connected
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
@@ -97,6 +109,13 @@ def deployment_missing(deployment_id: str) -> ResourceNotFoundException:
 
 def _where(account_id: str, region: str, name: str) -> Any:
     return and_(_E.c.account_id == account_id, _E.c.region == region, _E.c.name == name)
+
+
+_ENVIRONMENT_TEMPLATE = select(_E.c.template_name).where(
+    _E.c.account_id == bindparam("account"),
+    _E.c.region == bindparam("region"),
+    _E.c.name == bindparam("name"),
+)
 
 
 def _environment(row: Row[Any]) -> Environment:
@@ -460,6 +479,7 @@ class SqlProtonEnvironments:
     """Environment and deployment methods of the SQL store; mixed into ``SqlStore``."""
 
     _engine: Engine
+    _direct: DirectReads
 
     # --- template versions, as the environment handlers need them -------------------------------
 
@@ -569,11 +589,9 @@ class SqlProtonEnvironments:
 
     def environment_template(self, account: str, region: str, environment: str) -> str | None:
         """The template of an existing environment (``RelatedTemplates`` for IAM keys)."""
-        with transactions.read(self._engine) as conn:
-            found = conn.execute(
-                select(_E.c.template_name).where(_where(account, region, environment))
-            ).scalar_one_or_none()
-        return None if found is None else str(found)
+        key = {"account": account, "region": region, "name": environment}
+        row = self._direct.first(_ENVIRONMENT_TEMPLATE, key)
+        return None if row is None else str(row.template_name)
 
     def get_environment(self, account_id: str, region: str, name: str) -> Environment | None:
         with transactions.read(self._engine) as conn:

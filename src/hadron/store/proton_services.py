@@ -482,10 +482,10 @@ class SqlProtonServices:
 
     def service_template(self, account: str, region: str, service: str) -> str | None:
         """The template of an existing service (``RelatedTemplates`` for IAM keys)."""
-        key = {"account": account, "region": region, "name": service}
-        with transactions.read(self._engine) as conn:
-            found = conn.execute(_SERVICE_TEMPLATE, key).scalar_one_or_none()
-        return None if found is None else str(found)
+        row = self._direct.first(
+            _SERVICE_TEMPLATE, {"account": account, "region": region, "name": service}
+        )
+        return None if row is None else str(row.template_name)
 
     def get_service(self, account_id: str, region: str, name: str) -> Service | None:
         key = {"account": account_id, "region": region, "name": name}
