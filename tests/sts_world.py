@@ -23,6 +23,7 @@ from hadron.authzmessage import encode
 from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Connection, Gateway
+from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.mfa import MfaApi
 from hadron.keys import new_ring
@@ -212,7 +213,10 @@ def make_world(tmp_path: Path) -> World:
         usage=UsageRecorder(),
         regions=["us-east-1"],
         clock=lambda: world.now,
-        extra_handlers=IamApi(store, lambda: world.now).handlers()
+        extra_handlers=IamApi(
+            store, lambda: world.now, policies_changed=authorizer.invalidate
+        ).handlers()
+        | AccountApi(store, lambda: world.now, policies_changed=authorizer.invalidate).handlers()
         | MfaApi(store, lambda: world.now).handlers(),
         call_handlers=StsApi(
             store, authorizer, keys.seal, ring=lambda: store.ring, mfa=authorizer.mfa
