@@ -23,6 +23,9 @@ from hadron.authzmessage import encode
 from hadron.credentials import CredentialResolver, SessionKeys, UsageRecorder
 from hadron.enforcement import PolicyAuthorizer
 from hadron.gateway import Connection, Gateway
+from hadron.iam.account import AccountApi
+from hadron.iam.api import IamApi
+from hadron.iam.mfa import MfaApi
 from hadron.keys import new_ring
 from hadron.protocol.models import load_service
 from hadron.store import SqlStore, open_store
@@ -210,7 +213,14 @@ def make_world(tmp_path: Path) -> World:
         usage=UsageRecorder(),
         regions=["us-east-1"],
         clock=lambda: world.now,
-        call_handlers=StsApi(store, authorizer, keys.seal, ring=lambda: store.ring).call_handlers(),
+        extra_handlers=IamApi(
+            store, lambda: world.now, policies_changed=authorizer.invalidate
+        ).handlers()
+        | AccountApi(store, lambda: world.now, policies_changed=authorizer.invalidate).handlers()
+        | MfaApi(store, lambda: world.now).handlers(),
+        call_handlers=StsApi(
+            store, authorizer, keys.seal, ring=lambda: store.ring, mfa=authorizer.mfa
+        ).call_handlers(),
     )
     world = World(store, gateway, authorizer, Creds(key.access_key_id, key.secret), events=events)
     return world

@@ -66,6 +66,12 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
         "X-Amz-Security-Token",
         "Authorization",
         "Credentials",
+        # virtual MFA devices: the TOTP seed (and its QR code) and one-time codes
+        "Base32StringSeed",
+        "QRCodePNG",
+        "AuthenticationCode1",
+        "AuthenticationCode2",
+        "TokenCode",
     )
 )
 

@@ -43,6 +43,7 @@ from hadron.gateway import Gateway
 from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
+from hadron.iam.mfa import MfaApi
 from hadron.iam.profiles import InstanceProfilesApi
 from hadron.iam.roles import RolesApi
 from hadron.iam.simulator import IamSimulator
@@ -379,7 +380,12 @@ def _serve(args: argparse.Namespace) -> int:
     registrar = Registrar(store, _bundle_source(args, prepared.data.root / "buckets"), _utcnow)
     clock = _utcnow if args.clock_offset_file is None else _offset_clock(args.clock_offset_file)
     sts_api = StsApi(
-        store, authorizer, session_keys.seal, ring=lambda: store.ring, service_trust=authorizer
+        store,
+        authorizer,
+        session_keys.seal,
+        ring=lambda: store.ring,
+        service_trust=authorizer,
+        mfa=authorizer.mfa,
     )
     provisioner = Provisioner(
         store,
@@ -399,6 +405,7 @@ def _serve(args: argparse.Namespace) -> int:
         | GroupsApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | RolesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
         | InstanceProfilesApi(store, _utcnow, policies_changed=authorizer.invalidate).handlers()
+        | MfaApi(store, _utcnow).handlers()
         | AccountApi(
             store, _utcnow, forget_key=resolver.forget, policies_changed=authorizer.invalidate
         ).handlers()

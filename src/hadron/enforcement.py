@@ -24,10 +24,13 @@ Temporary credentials (``Principal.session``, a ``hadron.session.Session``): an 
 is evaluated with the role's identity policies and boundary plus the session policies of its
 token, as the session ARN, with ``aws:PrincipalArn`` the role ARN, ``aws:userid``
 ``AROA…:<session>``, ``aws:PrincipalType`` ``AssumedRole``, ``aws:TokenIssueTime``,
-``aws:MultiFactorAuthPresent`` false, ``aws:SourceIdentity`` and ``aws:PrincipalTag/…`` from the
-role's tags overridden by the session tags (keys case-insensitive). A ``GetSessionToken``
-session is its IAM user, plus the token keys; it may not call IAM (AWS answers
-``InvalidClientTokenId`` without MFA) or STS other than AssumeRole and GetCallerIdentity.
+``aws:MultiFactorAuthPresent`` (with ``aws:MultiFactorAuthAge`` when MFA was verified for the
+session), ``aws:SourceIdentity`` and ``aws:PrincipalTag/…`` from the role's tags overridden by
+the session tags (keys case-insensitive). A ``GetSessionToken`` session is its IAM user, plus
+the token keys; without MFA it may not call IAM (AWS answers ``InvalidClientTokenId``), and it
+never calls STS other than AssumeRole and GetCallerIdentity. AssumeRole's own
+``SerialNumber``/``TokenCode`` are verified before the trust policy is evaluated, which then sees
+``aws:MultiFactorAuthPresent`` true and ``aws:MultiFactorAuthAge`` 0.
 ``sts:AssumeRole`` is evaluated with the role's trust policy as the resource policy (security.md
 §3.1 step 5): same account, a trust policy naming the caller suffices; naming the account needs
 the caller's identity policy too; cross-account always needs both.
@@ -39,6 +42,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from hadron import authzmessage
@@ -48,13 +52,15 @@ from hadron.errors import AccessDenied, InvalidClientTokenId, ServiceError
 from hadron.iam import Decision, Policy, PolicyKind, PolicyLike, Result, authorize, parse_policy
 from hadron.iam.api import UserView, load_user_view
 from hadron.iam.managed import AWS_MANAGED_POLICIES
+from hadron.iam.mfa import MfaVerifier
 from hadron.iam.tags import principal_tag_context, request_tag_context, tag_keys, validate_tags
-from hadron.session import Session
+from hadron.session import Session, mfa_context
 from hadron.store import Store
 from hadron.store.records import (
     Role,
     group_arn,
     instance_profile_arn,
+    mfa_arn,
     policy_arn,
     role_arn,
     user_arn,
@@ -87,7 +93,18 @@ _USER_OPERATIONS = frozenset(
         "TagUser",
         "UntagUser",
         "ListUserTags",
+        # MFA devices acting on the user they are (or get) assigned to
+        "EnableMFADevice",
+        "DeactivateMFADevice",
+        "ResyncMFADevice",
+        "ListMFADevices",
+        "GetMFADevice",
     }
+)
+# IAM operations whose resource is the virtual MFA device (``arn:aws:iam::<acct>:mfa<path><name>``,
+# which is its ``SerialNumber``).
+_MFA_OPERATIONS = frozenset(
+    {"DeleteVirtualMFADevice", "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags"}
 )
 # IAM operations whose resource is the role named by ``RoleName`` (``hadron.iam.roles``).
 _ROLE_OPERATIONS = frozenset(
@@ -133,8 +150,12 @@ _TAGGING_OPERATIONS = frozenset({"CreateUser", "CreateRole", "TagUser", "TagRole
     "TagPolicy",
     "CreateInstanceProfile",
     "TagInstanceProfile",
+    "CreateVirtualMFADevice",
+    "TagMFADevice",
 }
-_UNTAGGING_OPERATIONS = frozenset({"UntagUser", "UntagRole", "UntagPolicy", "UntagInstanceProfile"})
+_UNTAGGING_OPERATIONS = frozenset(
+    {"UntagUser", "UntagRole", "UntagPolicy", "UntagInstanceProfile", "UntagMFADevice"}
+)
 # IAM operations whose resource is the principal named by ``PolicySourceArn`` (the simulator).
 _SOURCE_ARN_OPERATIONS = frozenset({"SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"})
 # IAM operations whose resource is the managed policy named by ``PolicyArn``.
@@ -216,6 +237,10 @@ def resource_for(
         return instance_profile_arn(account, path, name)
     if operation == "ListInstanceProfiles":
         return f"arn:aws:iam::{account}:instance-profile{params.get('PathPrefix') or '/'}"
+    if operation in _MFA_OPERATIONS:
+        return str(params["SerialNumber"])
+    if operation == "CreateVirtualMFADevice":
+        return mfa_arn(account, params.get("Path") or "/", params["VirtualMFADeviceName"])
     return "*"
 
 
@@ -497,7 +522,11 @@ class PolicyAuthorizer:
         endpoint_policy: Callable[[str], PolicyLike] | None = None,
         encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
         related: RelatedTemplates | None = None,
+        mfa: Callable[[Principal, str, str, datetime], datetime] | None = None,
     ) -> None:
+        # Checks AssumeRole's SerialNumber/TokenCode before its trust policy is evaluated (the
+        # same check ``hadron.sts.StsApi`` makes: pass ``authorizer.mfa`` to it).
+        self.mfa = mfa or MfaVerifier(store)
         # Templates of existing environments/services, for ``proton:EnvironmentTemplate`` /
         # ``proton:ServiceTemplate`` on actions that name the resource, not its template.
         self._related = related
@@ -539,7 +568,7 @@ class PolicyAuthorizer:
         action = iam_action(service, operation)
         session = principal.session if isinstance(principal.session, Session) else None
         if session is not None and not session.is_role:
-            _check_user_session(service, operation)
+            _check_user_session(service, operation, mfa=session.mfa)
         if service == "sts" and operation in _UNAUTHORIZED_STS:
             return  # authentication operations: policies cannot control them
         resource: str | list[str]
@@ -631,6 +660,11 @@ class PolicyAuthorizer:
             "sts", "AssumeRole", params, account=principal.account_id, region=region
         )
         values = {**context, **mapped.context}
+        serial, code = params.get("SerialNumber"), params.get("TokenCode")
+        now = context.get("aws:CurrentTime")
+        if serial is not None and code is not None and isinstance(now, datetime):
+            # The trust policy sees the MFA of this very call (security.md §3.1 step 5).
+            values.update(mfa_context(self.mfa(principal, str(serial), str(code), now), now))
         self.check_trusted(principal, "sts:AssumeRole", target, values)
 
     def check_trusted(
@@ -751,7 +785,7 @@ class PolicyAuthorizer:
             )
         values: dict[str, Any] = dict(context or {})
         if session is not None:
-            values.update(_token_context(session))
+            values.update(_token_context(session, values))
             if identity_policies is None:
                 loaded = self.cache.user_session_policies(session)
                 identity_policies, permission_boundaries = loaded[0], loaded[1]
@@ -796,7 +830,7 @@ class PolicyAuthorizer:
             session.account_id, session.source_name, session.source_id
         )
         values: dict[str, Any] = dict(context or {})
-        values.update(_token_context(session))
+        values.update(_token_context(session, values))
         values["aws:PrincipalArn"] = session.source_arn
         values["aws:PrincipalAccount"] = session.account_id
         values["aws:userid"] = session.user_id
@@ -832,21 +866,29 @@ def _untrusted(principal_arn: str, action: str, target: str) -> str:
     )
 
 
-def _check_user_session(service: str, operation: str) -> None:
-    """GetSessionToken credentials without MFA cannot call IAM, nor STS but AssumeRole and
-    GetCallerIdentity."""
-    if service == "iam":
+def _check_user_session(service: str, operation: str, *, mfa: bool) -> None:
+    """GetSessionToken credentials cannot call IAM unless MFA was verified for them, nor STS
+    but AssumeRole and GetCallerIdentity."""
+    if service == "iam" and not mfa:
         raise InvalidClientTokenId("The security token included in the request is invalid")
     if service == "sts" and operation not in _USER_SESSION_STS:
         raise AccessDenied(f"Cannot call {operation} with session credentials")
 
 
-def _token_context(session: Session) -> dict[str, Any]:
-    """The keys every request signed with temporary credentials carries (security.md §5)."""
+def _token_context(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys every request signed with temporary credentials carries (security.md §5);
+    ``aws:MultiFactorAuthAge`` (from ``aws:CurrentTime``) only for sessions with MFA. MFA keys
+    already in ``request`` (an AssumeRole call passing its own code) are kept."""
     values: dict[str, Any] = {
         "aws:TokenIssueTime": session.issued_at,
         "aws:MultiFactorAuthPresent": session.mfa,
     }
+    now = request.get("aws:CurrentTime")
+    if session.mfa and session.mfa_authenticated_at is not None and isinstance(now, datetime):
+        values.update(mfa_context(session.mfa_authenticated_at, now))
     if session.source_identity is not None:
         values["aws:SourceIdentity"] = session.source_identity
+    if "aws:MultiFactorAuthPresent" in request:
+        del values["aws:MultiFactorAuthPresent"]
+        values.pop("aws:MultiFactorAuthAge", None)
     return values

@@ -32,6 +32,7 @@ Exception tree::
     ├── MalformedPolicyDocument (400, IAM)
     ├── InvalidInput (400, IAM)
     ├── DeleteConflict (409, IAM)
+    ├── InvalidAuthenticationCode (403, IAM: an MFA device's codes do not match)
     ├── ConflictException (409, Proton)
     ├── ResourceNotFoundException (404, Proton)
     ├── ServiceQuotaExceededException (402, Proton)
@@ -53,6 +54,7 @@ __all__ = [
     "IncompleteSignature",
     "InternalFailure",
     "InvalidAction",
+    "InvalidAuthenticationCode",
     "InvalidAuthorizationMessageException",
     "InvalidClientTokenId",
     "InvalidInput",
@@ -274,6 +276,11 @@ class InvalidInput(ServiceError):
 class DeleteConflict(ServiceError):
     code = "DeleteConflict"
     status = 409
+
+
+class InvalidAuthenticationCode(ServiceError):
+    code = "InvalidAuthenticationCode"
+    status = 403
 
 
 class UnmodifiableEntity(ServiceError):

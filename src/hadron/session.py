@@ -12,7 +12,8 @@ Hadron node verifies a request signed with it without a database round-trip:
   ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` ARN and ``AROA…:SESSION`` id; or an IAM user's
   ``GetSessionToken`` session: the user's ARN and ``AIDA…`` id),
 * issue and expiry times, session policies (inline text and managed ARNs), session tags with
-  their transitive keys, the source identity, whether it came from role chaining.
+  their transitive keys, the source identity, whether it came from role chaining, whether an MFA
+  code was verified for it and when (tokens sealed before that field existed still open).
 
 Token format: ``base64(seal(ring, json(session), aad=b"hadron:session:1:" + access_key_id))``
 (``hadron.keys`` envelope: AES-256-GCM under the master-key ring's active key, key id in the
@@ -55,6 +56,7 @@ __all__ = [
     "SessionKind",
     "account_of_temporary_key",
     "envelope_key_id",
+    "mfa_context",
     "new_temporary_key_id",
     "open_token",
     "seal_token",
@@ -116,10 +118,15 @@ class Session:
     source_identity: str | None = None
     chained: bool = False
     mfa: bool = False
+    # When the MFA code behind this session was verified (``aws:MultiFactorAuthAge`` counts from
+    # it); ``None`` without MFA. Kept through role chaining.
+    mfa_authenticated_at: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "issued_at", _utc(self.issued_at))
         object.__setattr__(self, "expires_at", _utc(self.expires_at))
+        if self.mfa_authenticated_at is not None:
+            object.__setattr__(self, "mfa_authenticated_at", _utc(self.mfa_authenticated_at))
         if not self.access_key_id.startswith(TEMPORARY_KEY_PREFIX):
             raise ValueError("a temporary access key id starts with ASIA")
         if self.expires_at <= self.issued_at:
@@ -164,6 +171,14 @@ def session_context(session: Session) -> dict[str, Any]:
     if session.source_identity is not None:
         context["sourceIdentity"] = session.source_identity
     return context
+
+
+def mfa_context(authenticated_at: datetime, now: datetime) -> dict[str, Any]:
+    """The request-context keys of an MFA-authenticated request (security.md §5):
+    ``aws:MultiFactorAuthPresent`` true and ``aws:MultiFactorAuthAge``, the whole seconds since
+    the MFA code was verified (0 for the AssumeRole call that passes the code itself)."""
+    age = int((now - authenticated_at).total_seconds())
+    return {"aws:MultiFactorAuthPresent": True, "aws:MultiFactorAuthAge": max(0, age)}
 
 
 # --- ASIA key ids ---------------------------------------------------------------------------------
@@ -236,6 +251,7 @@ _KEYS = {  # attribute -> short JSON key
     "source_identity": "id",
     "chained": "ch",
     "mfa": "m",
+    "mfa_authenticated_at": "ma",  # absent in tokens sealed before MFA devices existed
 }
 
 
@@ -270,6 +286,10 @@ def _decode(data: bytes) -> Session:
     values["kind"] = SessionKind(values["kind"])
     for name in ("issued_at", "expires_at"):
         values[name] = datetime.fromtimestamp(int(values[name]), UTC)
+    if "mfa_authenticated_at" in values:
+        values["mfa_authenticated_at"] = datetime.fromtimestamp(
+            int(values["mfa_authenticated_at"]), UTC
+        )
     values["policy_arns"] = tuple(str(v) for v in values.get("policy_arns", ()))
     values["tags"] = tuple((str(k), str(v)) for k, v in values.get("tags", ()))
     values["transitive_tag_keys"] = tuple(str(v) for v in values.get("transitive_tag_keys", ()))

@@ -26,7 +26,13 @@ from hadron.errors import (
 )
 from hadron.iam.managed import AWS_MANAGED_POLICIES
 from hadron.keys import RNG, MasterKeyRing
-from hadron.session import Session, SessionKind, account_of_temporary_key, temporary_credentials
+from hadron.session import (
+    Session,
+    SessionKind,
+    account_of_temporary_key,
+    mfa_context,
+    temporary_credentials,
+)
 from hadron.sts_rules import (
     assumed_role_arn,
     packed_size,
@@ -43,6 +49,7 @@ __all__ = [
     "SERVICE_SESSION_SECONDS",
     "CallLike",
     "Directory",
+    "MfaCheck",
     "ServiceTrust",
     "StsApi",
     "Trust",
@@ -135,6 +142,10 @@ def _call_parts(call: CallLike) -> tuple[Principal, Mapping[str, Any]]:
 
 _MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
+MfaCheck = Callable[[Principal, str, str, datetime], datetime]
+"""``(caller, serial, token_code, now) -> MFA authentication time``, or ``AccessDenied``
+(``hadron.iam.mfa.MfaVerifier``)."""
+
 
 class StsApi:
     """The STS operations that need state, as gateway ``CallHandler``s."""
@@ -148,8 +159,10 @@ class StsApi:
         ring: Callable[[], MasterKeyRing] | None = None,
         rng: RNG = os.urandom,
         service_trust: ServiceTrust | None = None,
+        mfa: MfaCheck | None = None,
     ) -> None:
         self._service_trust = service_trust
+        self._mfa = mfa
         self._directory = directory
         self._trust = trust
         self._seal = seal_token
@@ -177,8 +190,7 @@ class StsApi:
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: "
                 f"{target} because no role trust policy allows the sts:AssumeRole action"
             )
-        if params.get("SerialNumber") is not None or params.get("TokenCode") is not None:
-            raise AccessDenied(_MFA_FAILED)  # Hadron has no MFA devices: no code can match
+        mfa_at = self._check_mfa(call)
         parent = caller.session if isinstance(caller.session, Session) else None
         chained = parent is not None
         duration = role_session_duration(
@@ -197,6 +209,8 @@ class StsApi:
             "sts", "AssumeRole", params, account=caller.account_id, region=call.region
         )
         context = {**call.context, **mapped.context}
+        if mfa_at is not None:
+            context.update(mfa_context(mfa_at, call.now))
         if params.get("Tags") or params.get("TransitiveTagKeys") or inherited:
             # Passing tags, or carrying transitive ones into a chained session, is tagging.
             self._trust.check_trusted(caller, "sts:TagSession", target, context)
@@ -227,6 +241,10 @@ class StsApi:
             transitive_tag_keys=tags.transitive_keys,
             source_identity=identity,
             chained=chained,
+            # A code verified now, else the MFA of the session this one is chained from.
+            mfa=mfa_at is not None or (parent is not None and parent.mfa),
+            mfa_authenticated_at=mfa_at
+            or (parent.mfa_authenticated_at if parent is not None and parent.mfa else None),
         )
         result: Result = {
             "Credentials": self._credentials(session),
@@ -285,6 +303,16 @@ class StsApi:
                 f"The policy {arn} does not exist or is not in the role's account."
             )
 
+    def _check_mfa(self, call: CallLike) -> datetime | None:
+        """The MFA authentication time if the call passes ``SerialNumber``/``TokenCode`` and
+        they verify; ``None`` if it passes neither; ``AccessDenied`` otherwise."""
+        serial, code = call.params.get("SerialNumber"), call.params.get("TokenCode")
+        if serial is None and code is None:
+            return None
+        if serial is None or code is None or self._mfa is None:
+            raise AccessDenied(_MFA_FAILED)
+        return self._mfa(call.principal, str(serial), str(code), call.now)
+
     def _credentials(self, session: Session) -> Result:
         return {
             "AccessKeyId": session.access_key_id,
@@ -299,8 +327,7 @@ class StsApi:
         caller, params = _call_parts(call)
         if caller.session is not None:
             raise AccessDenied("Cannot call GetSessionToken with session credentials")
-        if params.get("SerialNumber") is not None or params.get("TokenCode") is not None:
-            raise AccessDenied(_MFA_FAILED)  # Hadron has no MFA devices: no code can match
+        mfa_at = self._check_mfa(call)
         user = (
             None
             if caller.user_name is None
@@ -323,6 +350,8 @@ class StsApi:
             source_id=user.user_id,
             issued_at=call.now,
             expires_at=call.now + timedelta(seconds=duration),
+            mfa=mfa_at is not None,
+            mfa_authenticated_at=mfa_at,
         )
         return {"Credentials": self._credentials(session)}
 

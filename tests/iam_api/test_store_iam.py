@@ -175,6 +175,8 @@ def test_migration_attaches_administrator_access_to_existing_admins(tmp_path: Pa
             conn.execute(text("DELETE FROM alembic_version"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
             for table in (
+                "mfa_device_tags",  # migration 0013
+                "mfa_devices",
                 "proton_environment_account_connections",  # migration 0012
                 "proton_components",  # migration 0011
                 "proton_service_pipelines",  # migration 0010

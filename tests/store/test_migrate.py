@@ -18,7 +18,7 @@ from .conftest import ACCOUNT, NOW
 
 
 def test_open_applies_migrations(store: SqlStore) -> None:
-    assert head_revision() == "0012"
+    assert head_revision() == "0013"
     assert current_revision(store.engine) == head_revision()
     tables = set(inspect(store.engine).get_table_names())
     assert {"accounts", "users", "access_keys", "meta", "alembic_version"} <= tables

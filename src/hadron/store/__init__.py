@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, make_url
 
 from hadron.keys import RNG, MasterKeyRing
 from hadron.store.groups import InheritedPolicies
+from hadron.store.mfa import Assignment
 from hadron.store.migrate import upgrade
 from hadron.store.records import (
     MAX_ACCESS_KEYS_PER_USER,
@@ -28,6 +29,7 @@ from hadron.store.records import (
     InstanceProfile,
     KeyUsage,
     ManagedPolicy,
+    MfaDevice,
     PolicyVersion,
     Role,
     User,
@@ -47,6 +49,7 @@ __all__ = [
     "InstanceProfile",
     "KeyUsage",
     "ManagedPolicy",
+    "MfaDevice",
     "PolicyVersion",
     "Role",
     "SqlStore",
@@ -266,6 +269,41 @@ class Store(Protocol):
     def tag_policy(self, account_id: str, arn: str, tags: Sequence[tuple[str, str]]) -> None: ...
     def untag_policy(self, account_id: str, arn: str, tag_keys: Sequence[str]) -> None: ...
     def list_policy_tags(self, account_id: str, arn: str) -> list[tuple[str, str]]: ...
+
+    # virtual MFA devices (hadron.store.mfa)
+    def create_virtual_mfa_device(
+        self,
+        account_id: str,
+        device_name: str,
+        path: str,
+        seed: bytes,
+        now: datetime,
+        *,
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> MfaDevice: ...
+    def get_mfa_device(self, account_id: str, serial_number: str) -> MfaDevice | None: ...
+    def list_mfa_devices(
+        self, account_id: str, *, assignment: Assignment = "Any", user_name: str | None = None
+    ) -> list[MfaDevice]: ...
+    def enable_mfa_device(
+        self, account_id: str, user_name: str, serial_number: str, now: datetime, drift: int
+    ) -> None: ...
+    def deactivate_mfa_device(
+        self, account_id: str, user_name: str, serial_number: str
+    ) -> None: ...
+    def resync_mfa_device(
+        self, account_id: str, user_name: str, serial_number: str, drift: int
+    ) -> None: ...
+    def delete_virtual_mfa_device(self, account_id: str, serial_number: str) -> None: ...
+    def tag_mfa_device(
+        self, account_id: str, serial_number: str, tags: Sequence[tuple[str, str]]
+    ) -> None: ...
+    def untag_mfa_device(
+        self, account_id: str, serial_number: str, tag_keys: Sequence[str]
+    ) -> None: ...
+    def list_mfa_device_tags(
+        self, account_id: str, serial_number: str
+    ) -> list[tuple[str, str]]: ...
 
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...

@@ -314,22 +314,17 @@ class SqlCredentials:
     def _reload_ring(self) -> MasterKeyRing | None:
         return None
 
-    def reseal_secrets(self) -> int:
-        """Seal every stored secret again under the ring's active key; return how many.
-
-        One transaction: either every secret moves to the new key or none does.
-        """
-        with transactions.write(self._engine) as conn:
-            rows = conn.execute(
-                select(access_keys.c.access_key_id, access_keys.c.secret_sealed)
-            ).all()
-            for akid, sealed in rows:
-                plain = self._open_secret(akid, sealed).encode("ascii")
-                conn.execute(
-                    access_keys.update()
-                    .where(access_keys.c.access_key_id == akid)
-                    .values(secret_sealed=seal(self._ring, plain, aad=secret_aad(akid)))
-                )
+    def _reseal_access_keys(self, conn: Connection) -> int:
+        """Seal every access-key secret again under the ring's active key, inside the caller's
+        transaction (``SqlStore.reseal_secrets``); return how many."""
+        rows = conn.execute(select(access_keys.c.access_key_id, access_keys.c.secret_sealed)).all()
+        for akid, sealed in rows:
+            plain = self._open_secret(akid, sealed).encode("ascii")
+            conn.execute(
+                access_keys.update()
+                .where(access_keys.c.access_key_id == akid)
+                .values(secret_sealed=seal(self._ring, plain, aad=secret_aad(akid)))
+            )
         return len(rows)
 
     def _access_key(self, row: Row[Any]) -> AccessKey:

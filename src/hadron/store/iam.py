@@ -36,6 +36,7 @@ from hadron.store.records import (
 from hadron.store.schema import (
     access_keys,
     group_members,
+    mfa_devices,
     policy_versions,
     user_policies,
     user_policy_attachments,
@@ -78,6 +79,7 @@ class SqlIam:
                 (user_policies, "Cannot delete entity, must delete policies first."),
                 (user_policy_attachments, "Cannot delete entity, must detach all policies first."),
                 (group_members, "Cannot delete entity, must remove user from all groups first."),
+                (mfa_devices, "Cannot delete entity, must delete MFA device first."),
             )
             refuse_while_dependents(conn, account_id, "user_name_key", key, checks)
             conn.execute(

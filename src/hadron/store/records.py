@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 __all__ = [
     "MAX_ACCESS_KEYS_PER_USER",
     "MAX_MANAGED_POLICIES_PER_USER",
+    "MAX_MFA_DEVICES_PER_USER",
     "MAX_POLICY_VERSIONS",
     "AccessKey",
     "AccessKeyStatus",
@@ -22,12 +23,14 @@ __all__ = [
     "InstanceProfile",
     "KeyUsage",
     "ManagedPolicy",
+    "MfaDevice",
     "PolicyVersion",
     "Role",
     "User",
     "UserPolicies",
     "group_arn",
     "instance_profile_arn",
+    "mfa_arn",
     "policy_arn",
     "role_arn",
     "user_arn",
@@ -204,4 +207,31 @@ class InstanceProfile:
     arn: str
     created_at: datetime
     roles: tuple[Role, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+MAX_MFA_DEVICES_PER_USER: Final = 8
+"""IAM quota (not adjustable): MFA devices assigned to one user."""
+
+
+def mfa_arn(account_id: str, path: str, device_name: str) -> str:
+    """``arn:aws:iam::<account>:mfa<path><name>``: a virtual MFA device's serial number."""
+    return f"arn:aws:iam::{account_id}:mfa{path}{device_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class MfaDevice:
+    """A virtual MFA device. ``seed`` is the opened TOTP seed (never in ``repr``); ``user`` the
+    user it is assigned to (``None``: unassigned); ``drift`` the time-step offset that
+    EnableMFADevice/ResyncMFADevice found."""
+
+    account_id: str
+    serial_number: str
+    device_name: str
+    path: str
+    seed: bytes = field(repr=False)
+    created_at: datetime
+    user: User | None = None
+    enabled_at: datetime | None = None
+    drift: int = 0
     tags: tuple[tuple[str, str], ...] = ()

@@ -24,6 +24,7 @@ from hadron.store.schema import (
     group_policies,
     group_policy_attachments,
     groups,
+    mfa_devices,
     user_permissions_boundaries,
     user_policies,
     user_policy_attachments,
@@ -40,6 +41,7 @@ _USER_DEPENDENTS: tuple[Table, ...] = (
     group_members,
     user_permissions_boundaries,
     user_tags,
+    mfa_devices,
 )
 _GROUP_DEPENDENTS: tuple[Table, ...] = (group_members, group_policies, group_policy_attachments)
 

@@ -52,6 +52,8 @@ __all__ = [
     "managed_policies",
     "meta",
     "metadata",
+    "mfa_device_tags",
+    "mfa_devices",
     "policy_tags",
     "policy_versions",
     "proton_account_settings",
@@ -1115,4 +1117,51 @@ proton_service_pipelines = Table(
         ondelete="CASCADE",
     ),
     Index(None, "template_name", "template_major", "template_minor"),
+)
+
+
+# --- IAM virtual MFA devices (migration 0013) ---------------------------------------------------
+
+# Virtual MFA devices. ``serial_key`` is the lower-cased ``<path><name>`` (the serial number is
+# ``arn:aws:iam::<account>:mfa<path><name>``; unique case-insensitively per account). The TOTP seed
+# is sealed like access-key secrets (``hadron.keys.seal``; AAD names the account and serial key).
+# A device is assigned to at most one user (``user_name_key``); no cascade from users: DeleteUser
+# refuses while a device is assigned. ``drift`` is the step offset found by Enable/Resync.
+mfa_devices = Table(
+    "mfa_devices",
+    metadata,
+    Column(
+        "account_id",
+        String(12),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("serial_key", String(768), primary_key=True),
+    Column("device_name", String(256), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("user_name_key", String(64), nullable=True),
+    Column("enabled_at", UtcDateTime, nullable=True),
+    Column("drift", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "user_name_key"],
+        ["users.account_id", "users.user_name_key"],
+    ),
+    Index(None, "account_id", "user_name_key"),
+)
+
+mfa_device_tags = Table(
+    "mfa_device_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("serial_key", String(768), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "serial_key"],
+        ["mfa_devices.account_id", "mfa_devices.serial_key"],
+        ondelete="CASCADE",
+    ),
 )

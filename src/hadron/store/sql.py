@@ -18,6 +18,7 @@ from hadron.store.credentials import SqlCredentials
 from hadron.store.direct import DirectReads
 from hadron.store.groups import SqlGroups
 from hadron.store.iam import SqlIam
+from hadron.store.mfa import SqlMfa
 from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_components import SqlProtonComponents
@@ -55,6 +56,7 @@ class SqlStore(
     SqlProtonServices,
     SqlVpcEndpoints,
     SqlProfiles,
+    SqlMfa,
 ):
     """All persistent state, over one SQLAlchemy engine and one master-key ring."""
 
@@ -68,6 +70,12 @@ class SqlStore(
         self._direct = DirectReads(engine)
         self._ring = ring
         self._ring_source = ring_source
+
+    def reseal_secrets(self) -> int:
+        """Seal every stored secret (access-key secrets, MFA seeds) again under the ring's
+        active key; return how many. One transaction: every secret moves or none does."""
+        with transactions.write(self._engine) as conn:
+            return self._reseal_access_keys(conn) + self._reseal_mfa_seeds(conn)
 
     def _reload_ring(self) -> MasterKeyRing | None:
         """Re-read the ring from its source (the key file), keeping it if it changed."""
