@@ -16,8 +16,8 @@ from hadron.authz_map import (
     entry,
     permission_only_actions,
 )
-from hadron.enforcement import resource_for
 from hadron.iam import authorize, parse_policy
+from hadron.iam_resources import resource_for
 from hadron.protocol.models import load_service
 from hadron.types import Principal
 

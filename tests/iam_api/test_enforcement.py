@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from hadron.enforcement import PolicyAuthorizer, PolicyCache, resource_for
+from hadron.enforcement import PolicyAuthorizer, PolicyCache
 from hadron.errors import AccessDenied
 from hadron.iam.api import IamApi
+from hadron.iam_resources import resource_for
 from hadron.store import SqlStore
 from hadron.store.schema import user_policies
 from hadron.types import Principal

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from hadron.enforcement import PolicyAuthorizer, resource_for
+from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import InvalidInput, MalformedPolicyDocument, NoSuchEntity
 from hadron.iam.api import IamApi
 from hadron.iam.simulator import IamSimulator, statement_positions
+from hadron.iam_resources import resource_for
 from hadron.store import SqlStore
 from hadron.types import Principal
 

@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hadron.access import iam_action
-from hadron.enforcement import PolicyAuthorizer, resource_for
+from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied
 from hadron.iam.api import IamApi
 from hadron.iam.simulator import IamSimulator
+from hadron.iam_resources import resource_for
 from hadron.keys import new_ring
 from hadron.store import SqlStore, open_store
 from hadron.types import Principal
