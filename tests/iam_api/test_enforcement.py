@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from hadron.enforcement import PolicyAuthorizer, PolicyCache
+from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied
 from hadron.iam.api import IamApi
 from hadron.iam_resources import resource_for
+from hadron.policy_cache import PolicyCache
 from hadron.store import SqlStore
 from hadron.store.schema import user_policies
 from hadron.types import Principal

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from hadron.enforcement import PolicyAuthorizer, PolicyCache
+from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import (
     AccessDenied,
     DeleteConflict,
@@ -18,6 +18,7 @@ from hadron.errors import (
 )
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
+from hadron.policy_cache import PolicyCache
 from hadron.store import SqlStore
 from hadron.store.groups import (
     MAX_GROUP_INLINE_BYTES,

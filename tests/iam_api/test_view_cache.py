@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from hadron.enforcement import PolicyAuthorizer, PolicyCache
+from hadron.enforcement import PolicyAuthorizer
 from hadron.errors import AccessDenied, NoSuchEntity
 from hadron.iam.account import AccountApi
 from hadron.iam.api import IamApi
 from hadron.iam.groups import GroupsApi
 from hadron.iam.roles import RolesApi
+from hadron.policy_cache import PolicyCache
 from hadron.store import SqlStore
 from hadron.types import Principal
 

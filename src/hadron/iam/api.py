@@ -50,7 +50,7 @@ class UserView(NamedTuple):
 def load_user_view(store: Store, account_id: str, user_name: str) -> UserView | None:
     """The user's :class:`UserView` read from the store, or ``None`` if there is no such user.
 
-    ``hadron.enforcement.PolicyCache.user_view`` caches it per user (invalidated by
+    ``hadron.policy_cache.PolicyCache.user_view`` caches it per user (invalidated by
     ``policies_changed``, which every write to a user's row, boundary or tags calls).
     """
     user = store.get_user(account_id, user_name)

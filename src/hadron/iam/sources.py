@@ -5,7 +5,7 @@ Layer: handlers (like ``hadron.iam.simulator``), but it imports neither the stor
 satisfies. Spec: security.md §6 ("Simulation": ``PolicySourceArn`` may name a user, a group or
 a role).
 
-Policies are gathered as live enforcement gathers a user's (``hadron.enforcement.PolicyCache``):
+Policies are gathered as live enforcement gathers a user's (``hadron.policy_cache.PolicyCache``):
 inline policies first (by name), then attached managed ones (AWS managed documents from
 ``hadron.iam.managed``, customer managed ones at their default version); a stored document that
 no longer parses is passed on as text, so the engine fails closed on it. Names follow the
