@@ -249,9 +249,9 @@ class PolicyCache:
 
 
 _Loaded = tuple[tuple[PolicyLike, ...], tuple[PolicyLike, ...], tuple[tuple[str, str], ...]]
+"""(identity policies, permissions boundaries, tags) of one user."""
 Entity = tuple[str, tuple[tuple[str, str], ...]]
 """(path, tags) of an IAM entity (``PolicyCache.entity``)."""
-"""(identity policies, permissions boundaries, tags) of one user."""
 
 
 def _managed(arn: str, document: str | None) -> PolicyLike:
