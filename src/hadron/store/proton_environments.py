@@ -53,7 +53,7 @@ from hadron.store.proton_records import (
 )
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
 from hadron.store.proton_targets import FINISHERS, IS_CURRENT
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_components,
     proton_deployment_outputs,
     proton_deployments,

@@ -55,7 +55,7 @@ from hadron.store.proton_records import (
 )
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
 from hadron.store.proton_targets import FINISHERS
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_components,
     proton_deployments,
     proton_environments,
