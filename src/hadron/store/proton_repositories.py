@@ -11,7 +11,7 @@ repository cannot be unlinked while a configuration or the account's pipeline pr
 repository uses it (ConflictException).
 
 A service sync configuration needs its service (:func:`service_exists`); the service's store
-(``hadron.store.proton_services``) deletes the configuration with the service.
+(``hadron.store.proton_service_deployments``) deletes the configuration with the service.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from hadron.store.proton_connections import SqlProtonConnections
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
+from hadron.store.proton_service_instances import SqlProtonServiceInstances
 from hadron.store.proton_services import SqlProtonServices
 from hadron.store.proton_summary import SqlProtonSummary
 from hadron.store.proton_tags import SqlProtonTags
@@ -54,6 +55,7 @@ class SqlStore(
     SqlProtonRepositories,
     SqlProtonSummary,
     SqlProtonServices,
+    SqlProtonServiceInstances,
     SqlVpcEndpoints,
     SqlProfiles,
     SqlMfa,
