@@ -25,13 +25,8 @@ from sqlalchemy import Connection, Row, and_, delete, select, update
 from hadron.errors import ResourceNotFoundException
 from hadron.proton import deployments as dep
 from hadron.proton.managed_tags import managed_tags
-from hadron.store.proton_environments import (
-    environment_arn,
-    environment_missing,
-    insert_deployment,
-    started_columns,
-    version_state,
-)
+from hadron.store.proton_deployments import insert_deployment, started_columns, version_state
+from hadron.store.proton_environments import environment_arn, environment_missing
 from hadron.store.proton_records import NewDeployment, NewInstance, ServiceInstance, ServicePipeline
 from hadron.store.proton_tags import forget_resource, merge_tags, read_tags
 from hadron.store.proton_targets import FINISHERS

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from hadron.errors import ConflictException, ServiceQuotaExceededException
 from hadron.proton import deployments as dep
 from hadron.store import transactions
-from hadron.store.proton_environments import (
+from hadron.store.proton_deployments import (
     deployment_missing,
     deployment_outputs,
     finish_in,

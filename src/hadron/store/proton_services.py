@@ -25,7 +25,7 @@ from hadron.proton.arns import template_arn
 from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
 from hadron.store.direct import DirectReads
-from hadron.store.proton_environments import started_columns
+from hadron.store.proton_deployments import started_columns
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
     NewDeployment,

@@ -23,6 +23,7 @@ from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_components import SqlProtonComponents
 from hadron.store.proton_connections import SqlProtonConnections
+from hadron.store.proton_deployments import SqlProtonDeployments
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
@@ -51,6 +52,7 @@ class SqlStore(
     SqlProtonRegistrations,
     SqlProtonComponents,
     SqlProtonEnvironments,
+    SqlProtonDeployments,
     SqlProtonConnections,
     SqlProtonRepositories,
     SqlProtonSummary,
