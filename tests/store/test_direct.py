@@ -13,7 +13,7 @@ from hadron.store import SqlStore
 from hadron.store.direct import DirectReads
 from hadron.store.proton_environments import _ENVIRONMENT_TEMPLATE
 from hadron.store.proton_services import _PIPELINE_ROW, _SERVICE, _SERVICE_TEMPLATE
-from hadron.store.schema import proton_services
+from hadron.store.schema_proton import proton_services
 
 from .test_proton_services import _create, world  # noqa: F401 - the fixture
 from .test_proton_templates import REGION

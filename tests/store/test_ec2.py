@@ -13,7 +13,7 @@ from hadron import errors
 from hadron.ec2.policies import DEFAULT_POLICY
 from hadron.store import SqlStore
 from hadron.store.ec2_records import EndpointChange, NewEndpoint, RuleSpec
-from hadron.store.schema import (
+from hadron.store.schema_ec2 import (
     ec2_network_interfaces,
     ec2_tags,
     ec2_vpc_endpoint_groups,

@@ -23,7 +23,7 @@ from hadron.proton.connections import may_notify
 from hadron.proton.paging import decode_token, encode_token, max_results
 from hadron.proton.params import ProtonCall, ProtonHandler
 from hadron.store import SqlStore
-from hadron.store.proton_environments import deployment_arn
+from hadron.store.proton_deployments import deployment_arn
 from hadron.store.proton_records import Deployment
 
 __all__ = ["HistoryApi", "deployment_result"]

@@ -42,7 +42,11 @@ from hadron.proton.service_results import instance_result, pipeline_result
 from hadron.proton.specs import instance_inputs, parse_service_spec, thaw, validate_inputs
 from hadron.store import SqlStore
 from hadron.store.proton_records import NewDeployment, NewInstance, ServiceInstance
-from hadron.store.proton_services import instance_missing, pipeline_missing, service_missing
+from hadron.store.proton_service_deployments import (
+    instance_missing,
+    pipeline_missing,
+    service_missing,
+)
 from hadron.store.proton_templates import template_missing
 
 __all__ = ["ServiceInstancesApi"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hadron.store.proton_records import Service, ServiceInstance, ServicePipeline
-from hadron.store.proton_services import instance_arn, pipeline_arn, service_arn
+from hadron.store.proton_service_deployments import instance_arn, pipeline_arn, service_arn
 
 __all__ = ["instance_result", "pipeline_result", "service_result"]
 

@@ -6,7 +6,7 @@ schemas, every instance's environment, the pipeline's repository fields and acco
 quotas) before anything is written; the store then writes the service, its instances, its
 pipeline and one deployment each in one transaction, and the deployments go to the
 provisioning queue (``hadron.proton.provisioner``). The service moves from ``*_IN_PROGRESS`` to
-ACTIVE or ``*_FAILED`` when its deployments finish (``hadron.store.proton_services``).
+ACTIVE or ``*_FAILED`` when its deployments finish (``hadron.store.proton_service_deployments``).
 
 Choices (UNCONFIRMED, README): instances added by UpdateService use the newest version its
 existing instances are on; a kept instance's spec entry is not redeployed (use
@@ -47,7 +47,7 @@ from hadron.store.proton_records import (
     ServicePipeline,
     TemplateVersion,
 )
-from hadron.store.proton_services import service_missing
+from hadron.store.proton_service_deployments import service_missing
 from hadron.store.proton_templates import template_missing
 
 __all__ = ["ServicesApi"]

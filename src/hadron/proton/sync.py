@@ -33,7 +33,7 @@ from hadron.store.proton_repositories import (
     TemplateSyncConfig,
     repository_missing,
 )
-from hadron.store.proton_services import instance_missing
+from hadron.store.proton_service_deployments import instance_missing
 
 __all__ = ["NOT_RUNNING", "SyncApi"]
 

@@ -49,7 +49,7 @@ from hadron.store.ec2_records import (
     Tags,
     Vpc,
 )
-from hadron.store.schema import (
+from hadron.store.schema_ec2 import (
     ec2_network_interfaces,
     ec2_security_group_rules,
     ec2_security_groups,

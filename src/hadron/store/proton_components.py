@@ -30,14 +30,13 @@ from hadron.errors import (
 from hadron.proton import deployments as dep
 from hadron.proton.managed_tags import managed_tags
 from hadron.store import transactions
-from hadron.store.proton_environments import (
-    SqlProtonEnvironments,
-    environment_arn,
-    environment_missing,
+from hadron.store.proton_deployments import (
+    SqlProtonDeployments,
     insert_deployment,
     start_cancel,
     started_columns,
 )
+from hadron.store.proton_environments import environment_arn, environment_missing
 from hadron.store.proton_records import (
     IDEMPOTENCY_WINDOW,
     Component,
@@ -46,7 +45,7 @@ from hadron.store.proton_records import (
 )
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
 from hadron.store.proton_targets import FINISHERS, IS_CURRENT
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_components,
     proton_deployment_outputs,
     proton_deployments,
@@ -293,8 +292,8 @@ def _check_environment(conn: Connection, account_id: str, region: str, name: str
         )
 
 
-class SqlProtonComponents(SqlProtonEnvironments):
-    """Component methods of the SQL store; mixed into ``SqlStore`` (before the environments
+class SqlProtonComponents(SqlProtonDeployments):
+    """Component methods of the SQL store; mixed into ``SqlStore`` (before the deployments
     mixin it extends: it shares the deployment records, outputs and ``_finish``)."""
 
     # --- the one lookup of a service instance for attaching -------------------------------------

@@ -35,8 +35,8 @@ from hadron.errors import (
 from hadron.store import transactions
 from hadron.store.proton_records import IDEMPOTENCY_WINDOW, EnvironmentAccountConnection
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags
-from hadron.store.schema import (
-    accounts,
+from hadron.store.schema import accounts
+from hadron.store.schema_proton import (
     proton_environment_account_connections,
     proton_environments,
     proton_idempotency,

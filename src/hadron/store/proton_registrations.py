@@ -23,7 +23,7 @@ from hadron.store.proton_templates import (
     version_from_row,
     versions_where,
 )
-from hadron.store.schema import proton_template_bundles, proton_template_versions
+from hadron.store.schema_proton import proton_template_bundles, proton_template_versions
 
 __all__ = ["SqlProtonRegistrations"]
 

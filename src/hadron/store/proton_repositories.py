@@ -11,7 +11,7 @@ repository cannot be unlinked while a configuration or the account's pipeline pr
 repository uses it (ConflictException).
 
 A service sync configuration needs its service (:func:`service_exists`); the service's store
-(``hadron.store.proton_services``) deletes the configuration with the service.
+(``hadron.store.proton_service_deployments``) deletes the configuration with the service.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hadron.proton.arns import TemplateKind, repository_arn, template_arn
 from hadron.store import transactions
 from hadron.store.proton_records import IDEMPOTENCY_WINDOW
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_account_settings,
     proton_environments,
     proton_repositories,

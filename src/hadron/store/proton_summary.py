@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from hadron.proton.deployments import VersionInfo, VersionRef
 from hadron.proton.summary import Deployed
 from hadron.store import transactions
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_components,
     proton_environments,
     proton_service_instances,

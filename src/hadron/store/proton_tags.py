@@ -21,7 +21,7 @@ from hadron.errors import ResourceNotFoundException, ValidationError
 from hadron.proton.arns import ProtonArn
 from hadron.store import transactions
 from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_account_settings,
     proton_components,
     proton_environment_account_connections,

@@ -2,7 +2,7 @@
 
 Layer 3 (store). A deployment record names its target (``target_type``: ENVIRONMENT,
 SERVICE_INSTANCE, SERVICE_PIPELINE or COMPONENT). When the shared deployment code in
-``hadron.store.proton_environments`` moves a deployment to a new status, it calls the finisher
+``hadron.store.proton_deployments`` moves a deployment to a new status, it calls the finisher
 registered here for the target type, inside the same transaction, so the target's status (or its
 removal on DELETE_COMPLETE) and the deployment record never disagree. Each target's store module
 registers its own finisher when it is imported (``hadron.store.sql`` imports them all).

@@ -39,9 +39,10 @@ from hadron.store.proton_records import (
     VersionRef,
 )
 from hadron.store.proton_repositories import template_sync_config_count
-from hadron.store.proton_services import services_of_template, version_users
+from hadron.store.proton_service_instances import version_users
+from hadron.store.proton_services import services_of_template
 from hadron.store.proton_tags import deleted_at, forget_resource, merge_tags, read_tags
-from hadron.store.schema import (
+from hadron.store.schema_proton import (
     proton_idempotency,
     proton_template_versions,
     proton_templates,

@@ -23,9 +23,11 @@ from hadron.store.policies import SqlPolicies
 from hadron.store.profiles import SqlProfiles
 from hadron.store.proton_components import SqlProtonComponents
 from hadron.store.proton_connections import SqlProtonConnections
+from hadron.store.proton_deployments import SqlProtonDeployments
 from hadron.store.proton_environments import SqlProtonEnvironments
 from hadron.store.proton_registrations import SqlProtonRegistrations
 from hadron.store.proton_repositories import SqlProtonRepositories
+from hadron.store.proton_service_instances import SqlProtonServiceInstances
 from hadron.store.proton_services import SqlProtonServices
 from hadron.store.proton_summary import SqlProtonSummary
 from hadron.store.proton_tags import SqlProtonTags
@@ -50,10 +52,12 @@ class SqlStore(
     SqlProtonRegistrations,
     SqlProtonComponents,
     SqlProtonEnvironments,
+    SqlProtonDeployments,
     SqlProtonConnections,
     SqlProtonRepositories,
     SqlProtonSummary,
     SqlProtonServices,
+    SqlProtonServiceInstances,
     SqlVpcEndpoints,
     SqlProfiles,
     SqlMfa,

@@ -31,7 +31,7 @@ from hadron.errors import (
 from hadron.store import transactions
 from hadron.store.ec2 import SqlEc2, _tags_of, _used_addresses, _write_tags, vpc_not_found
 from hadron.store.ec2_records import EndpointChange, NetworkInterface, NewEndpoint, VpcEndpoint
-from hadron.store.schema import (
+from hadron.store.schema_ec2 import (
     ec2_network_interfaces,
     ec2_security_groups,
     ec2_subnets,

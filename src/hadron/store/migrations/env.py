@@ -10,7 +10,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from hadron.store import schema_ec2, schema_proton
 from hadron.store.schema import metadata
+
+# The EC2 and Proton tables register on ``metadata`` when their modules are imported.
+_TABLE_MODULES = (schema_ec2, schema_proton)
 
 
 def _run(connection: Connection) -> None:
