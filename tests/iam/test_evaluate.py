@@ -1234,12 +1234,13 @@ def failing(target: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_error_in_a_deny_statement_counts_as_a_match(monkeypatch: pytest.MonkeyPatch) -> None:
-    # StringLike is no guard (hadron.iam.index), so the statement reaches ``applies``; without
+    # StringLike is no guard (hadron.iam.index), so the statement reaches ``holds`` (what
+    # evaluation calls on index-selected statements: ``applies`` minus the guard); without
     # the error its condition is false (aws:x is absent) and the request would be allowed.
     policy = identity(
         stmt("Allow", GET, WEB), stmt("Deny", GET, WEB, Condition={"StringLike": {"aws:x": "y"}})
     )
-    failing(policy.compiled[1], "applies", monkeypatch)
+    failing(policy.compiled[1], "holds", monkeypatch)
     decision = authorize(principal=ALICE, action=GET, resource=WEB, identity_policies=[policy])
     assert (decision.result, decision.denied_by) == ("ExplicitlyDenied", "identity")
     assert decision.errors == ("identity policy 0 statement 1: Boom: statement evaluation failed",)
@@ -1247,10 +1248,21 @@ def test_an_error_in_a_deny_statement_counts_as_a_match(monkeypatch: pytest.Monk
 
 def test_an_error_in_an_allow_statement_counts_as_no_match(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = identity(stmt("Allow", GET, WEB))
-    failing(policy.compiled[0], "applies", monkeypatch)
+    failing(policy.compiled[0], "holds", monkeypatch)
     decision = authorize(principal=ALICE, action=GET, resource=WEB, identity_policies=[policy])
     assert decision.result == "ImplicitlyDenied"
     assert len(decision.errors) == 1
+
+
+def test_an_error_in_a_resource_policy_statement_fails_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Principal-bearing statements are not index-selected: they reach ``applies`` itself.
+    policy = rp({"AWS": ALICE})
+    failing(policy.compiled[0], "applies", monkeypatch)
+    decision = authorize(principal=ALICE, action=GET, resource=WEB, resource_policy=policy)
+    assert decision.result == "ImplicitlyDenied"
+    assert decision.errors
 
 
 def test_an_error_matching_a_principal_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:

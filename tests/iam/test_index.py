@@ -99,3 +99,22 @@ def test_memoised_conditions_answer_as_computed() -> None:
         for condition in (static, dynamic):
             assert memo_matches(condition, values) is condition_matches(condition, values)
     assert static.memo is not None and len(static.memo) == 4
+
+
+def test_a_guard_that_cannot_be_evaluated_keeps_denies_and_drops_allows() -> None:
+    # Evaluation skips the guard of what select() returns (CompiledStatement.holds), so if a
+    # guard ever raised, select must fail closed itself: a Deny stays in, an Allow goes.
+    def broken(_value: str) -> object:
+        raise RuntimeError("coercion failed")
+
+    policies = _policy()  # fresh objects: the patch below stays local to this test
+    index = layer_index(policies, PolicyKind.IDENTITY).for_action(GET.lower())
+    for _p, _policy_obj, statement in index.entries:
+        if statement.guard is not None:
+            key, _coerce, accepted = statement.guard
+            statement.guard = (key, broken, accepted)
+    index._groups = tuple((key, broken, table) for key, _c, table in index._groups)
+    selected = [(p, s.index) for p, _policy_obj, s in index.select({"aws:requestedregion": "x"})]
+    # (0, 0) Deny with a broken guard: kept; (0, 1) Allow with one: dropped; the unguarded and
+    # non-equality statements stay; (1, 0) Allow guarded by Bool: dropped.
+    assert selected == [(0, 0), (0, 2), (1, 1)]

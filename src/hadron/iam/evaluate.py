@@ -217,14 +217,14 @@ def _scan(
             if allow is not None or denies:
                 continue
             try:
-                hit = st.applies(target, values)
+                hit = st.holds(target, values)  # the index proved its guard
             except Exception as exc:  # fail closed, recorded
                 hit = _failed(errors, layer, index, st, exc)
             if hit:
                 allow = _reason(layer, policy, index, st, level, target)
             continue
         try:
-            hit = st.applies(target, values)
+            hit = st.holds(target, values)  # the index proved its guard
         except Exception as exc:  # fail closed, recorded
             hit = _failed(errors, layer, index, st, exc)
         if hit:

@@ -16,6 +16,8 @@ apply. Two facts, both computed once, answer that without calling most statement
    key selects every statement whose guard holds. ``CompiledStatement.applies`` tests the same
    guard first, so a statement left out here is one ``applies`` would have rejected before
    looking at anything else: the selection never changes a decision, its reasons or its errors.
+   What ``select`` returns has its guard proven, so evaluation calls
+   ``CompiledStatement.holds`` (the rest of ``applies``) on it, not ``applies``.
 
 The selected statements, in their original order, are memoised per bit mask (few distinct
 masks occur: one per combination of guard values seen).
@@ -91,8 +93,8 @@ class ActionIndex:
                     hit = table.get(coerce(raw))
                     if hit:
                         mask |= hit
-        except Exception:  # cannot happen (coercions are total); if it does, evaluate all
-            return self.entries
+        except Exception:  # cannot happen (coercions are total); if it does, fail closed
+            return self._fail_closed(values)
         found = self._selected.get(mask)
         if found is None:
             found = tuple([e for bit, e in enumerate(self.entries) if mask >> bit & 1])
@@ -100,6 +102,24 @@ class ActionIndex:
                 self._selected.clear()
             self._selected[mask] = found
         return found
+
+    def _fail_closed(self, values: ContextValues) -> tuple[Entry, ...]:
+        """Each entry's guard tested on its own: callers skip the guard of what ``select``
+        returns, so a guard that cannot be evaluated keeps a Deny and drops an Allow."""
+        kept: list[Entry] = []
+        for entry in self.entries:
+            guard = entry[2].guard
+            if guard is None:
+                kept.append(entry)
+                continue
+            try:
+                raw = values.get(guard[0])
+                holds = type(raw) is str and guard[1](raw) in guard[2]
+            except Exception:
+                holds = not entry[2].allow
+            if holds:
+                kept.append(entry)
+        return tuple(kept)
 
 
 class LayerIndex:

@@ -164,6 +164,11 @@ class CompiledStatement:
             raw = values.get(guard[0])
             if type(raw) is not str or guard[1](raw) not in guard[2]:
                 return False
+        return self.holds(resource, values)
+
+    def holds(self, resource: str, values: ContextValues) -> bool:
+        """:meth:`applies` for a statement whose guard is known to hold (``hadron.iam.index``
+        selected it): the resource and the remaining conditions."""
         resources = self.resource_check
         if resources is not None and resources.matches(resource, values) is self.not_resource:
             return False
