@@ -20,7 +20,7 @@ from hadron.iam.simulator import IamSimulator
 from hadron.keys import rotate
 from hadron.session import Session, SessionKind, open_token, seal_token
 from hadron.types import Principal
-from tests.sts_world import ACCOUNT, Creds, World, make_world, policy, trust
+from tests.sts_world import ACCOUNT, Creds, Reply, World, make_world, policy, trust
 
 IAM_ALL = policy("Allow", ["iam:*", "sts:*"])
 
@@ -61,6 +61,8 @@ def _enable(world: World, user: str, serial: str, seed: str) -> None:
         AuthenticationCode2=otp(seed, world.now),
     )
     assert reply.status == 200, reply.parsed
+    # Both codes are used up: the device's next code comes 30 s later.
+    world.advance(30)
 
 
 def _mfa_user(world: World, name: str = "alice", document: str = IAM_ALL) -> tuple[Creds, str, str]:
@@ -286,7 +288,9 @@ def test_resync(world: World) -> None:
         AuthenticationCode2=otp(seed, late),
     )
     assert reply.status == 200, reply.parsed
-    assert session_with(otp(seed, late)) == 200
+    # The two codes entered are used up; the device's next code works.
+    assert session_with(otp(seed, late)) == 403
+    assert session_with(otp(seed, late, 1)) == 200
     wrong = world.iam(
         world.admin,
         "ResyncMFADevice",
@@ -352,7 +356,7 @@ def test_get_session_token_with_mfa_may_call_iam(world: World) -> None:
     listed = world.iam(session, "ListUsers")
     assert listed.status == 200, listed.parsed
     assert world.events[-1]["userIdentity"]["sessionContext"]["attributes"] == {
-        "creationDate": "2026-12-03T12:00:00Z",
+        "creationDate": "2026-12-03T12:00:30Z",
         "mfaAuthenticated": "true",
     }
     # The code never reaches the audit log.
@@ -397,12 +401,23 @@ def test_get_session_token_mfa_failures(world: World) -> None:
     assert bad_format.code == "ValidationError"
     short_serial = world.sts(creds, "GetSessionToken", SerialNumber="arn:x", TokenCode="123456")
     assert short_serial.code == "ValidationError"
-    # Codes one step either side are accepted.
-    for offset in (-1, 1):
-        ok = world.sts(
-            creds, "GetSessionToken", SerialNumber=serial, TokenCode=otp(seed, world.now, offset)
-        )
-        assert ok.status == 200, ok.parsed
+    # Codes one step either side are accepted, each once, and never one older than the last
+    # accepted (RFC 6238 §5.2). Two steps on, the step before now is not yet used.
+    world.advance(60)
+
+    def session_with(offset: int) -> Reply:
+        code = otp(seed, world.now, offset)
+        return world.sts(creds, "GetSessionToken", SerialNumber=serial, TokenCode=code)
+
+    assert session_with(-1).status == 200
+    assert session_with(-1).message == (
+        "MultiFactorAuthentication failed with invalid MFA one time pass code."
+    )
+    assert session_with(1).status == 200
+    assert session_with(0).code == "AccessDenied"  # older than the step just accepted
+    assert session_with(1).code == "AccessDenied"
+    world.advance(60)
+    assert session_with(0).status == 200  # a new step
 
 
 def test_identity_policy_mfa_conditions(world: World) -> None:
@@ -471,6 +486,16 @@ def test_role_trust_policy_requiring_mfa(world: World) -> None:
         TokenCode=otp(seed, world.now),
     )
     assert reply.status == 200, reply.parsed
+    # The trust policy's check and the handler's spent the code once; a replay fails.
+    replay = world.sts(
+        creds,
+        "AssumeRole",
+        RoleArn=role_arn,
+        RoleSessionName="ss",
+        SerialNumber=serial,
+        TokenCode=otp(seed, world.now),
+    )
+    assert replay.message == "MultiFactorAuthentication failed with invalid MFA one time pass code."
     role_session = reply.creds()
     # The role session carries MFA: its policy may require it, and the age counts from the code.
     world.store.put_role_policy(

@@ -74,7 +74,7 @@ class PolicyAuthorizer:
         endpoint_policy: Callable[[str], PolicyLike] | None = None,
         encode_failure: Callable[[Mapping[str, Any], str], str] | None = None,
         related: RelatedTemplates | None = None,
-        mfa: Callable[[Principal, str, str, datetime], datetime] | None = None,
+        mfa: MfaVerifier | None = None,
     ) -> None:
         # Checks AssumeRole's SerialNumber/TokenCode before its trust policy is evaluated (the
         # same check ``hadron.sts.StsApi`` makes: pass ``authorizer.mfa`` to it).
@@ -216,7 +216,9 @@ class PolicyAuthorizer:
         now = context.get("aws:CurrentTime")
         if serial is not None and code is not None and isinstance(now, datetime):
             # The trust policy sees the MFA of this very call (security.md §3.1 step 5).
-            values.update(mfa_context(self.mfa(principal, str(serial), str(code), now), now))
+            # hold: the STS handler asks again in this request, and gets this same answer.
+            at = self.mfa.hold(principal, str(serial), str(code), now)
+            values.update(mfa_context(at, now))
         self.check_trusted(principal, "sts:AssumeRole", target, values)
 
     def check_trusted(

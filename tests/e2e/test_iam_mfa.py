@@ -81,7 +81,16 @@ def test_mfa_session_may_call_iam_and_plain_session_may_not(server: Server) -> N
         sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, 5))
     assert wrong.value.response["Error"]["Code"] == "AccessDenied"
 
-    mfa = sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed))["Credentials"]
+    # The codes EnableMFADevice took are used up: the next one is (it is within the window).
+    code = otp(seed, 1)
+    mfa = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
+    with pytest.raises(ClientError) as replayed:  # a code is good once
+        sts.get_session_token(SerialNumber=serial, TokenCode=code)
+    assert replayed.value.response["Error"] == {
+        "Type": "Sender",
+        "Code": "AccessDenied",
+        "Message": "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+    }
     users = _client(server, "iam", mfa).list_users()["Users"]
     assert name in {u["UserName"] for u in users}
 
@@ -120,7 +129,7 @@ def test_role_trust_policy_requiring_mfa(server: Server) -> None:
         sts.assume_role(RoleArn=role_arn, RoleSessionName="no-mfa")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assumed = sts.assume_role(
-        RoleArn=role_arn, RoleSessionName="with-mfa", SerialNumber=serial, TokenCode=otp(seed)
+        RoleArn=role_arn, RoleSessionName="with-mfa", SerialNumber=serial, TokenCode=otp(seed, 1)
     )
     assert assumed["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{name}-role/with-mfa")
 
@@ -154,7 +163,7 @@ def test_rotate_master_key_reseals_seeds(fresh_dir: Path) -> None:
         assert raw not in (fresh_dir / "hadron.db").read_bytes()
         # The running server opens the re-sealed seed (it re-reads the ring by itself).
         sts = _client(srv, "sts", key)
-        creds = sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed))["Credentials"]
+        creds = sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, 1))["Credentials"]
         assert creds["AccessKeyId"].startswith("ASIA")
     finally:
         srv.stop()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -149,9 +150,12 @@ class MfaApi:
             raise NoSuchEntity(f"VirtualMFADevice with serial number {serial} does not exist.")
         return device
 
-    def _pair_step(self, device: MfaDevice, params: Mapping[str, Any], now: datetime) -> int:
-        """The drift the two consecutive codes show; ``InvalidAuthenticationCode`` if they are
-        not two consecutive codes of the device near now."""
+    def _pair_step(
+        self, device: MfaDevice, params: Mapping[str, Any], now: datetime
+    ) -> tuple[int, int]:
+        """The drift the two consecutive codes show and the step of the second (used up);
+        ``InvalidAuthenticationCode`` if they are not two consecutive codes of the device near
+        now."""
         step = totp.consecutive_step(
             device.seed,
             str(params["AuthenticationCode1"]),
@@ -161,7 +165,7 @@ class MfaApi:
         )
         if step is None:
             raise InvalidAuthenticationCode(_BAD_CODES)
-        return step + 1 - totp.step_at(now)
+        return step + 1 - totp.step_at(now), step + 1
 
     # --- devices ----------------------------------------------------------------------------------
 
@@ -190,8 +194,8 @@ class MfaApi:
         if device.user is not None:
             raise EntityAlreadyExists("MFA Device is already in use.")
         now = self._clock()
-        drift = self._pair_step(device, params, now)
-        self._store.enable_mfa_device(caller.account_id, user_name, serial, now, drift)
+        drift, last_step = self._pair_step(device, params, now)
+        self._store.enable_mfa_device(caller.account_id, user_name, serial, now, drift, last_step)
 
     def resync_mfa_device(self, caller: Principal, params: Mapping[str, Any]) -> None:
         user_name = str(params["UserName"])
@@ -200,8 +204,8 @@ class MfaApi:
         device = self._device(caller.account_id, serial)
         if device.user is None or device.user.user_name.lower() != user_name.lower():
             raise NoSuchEntity("MFA Device invalid for user.")
-        drift = self._pair_step(device, params, self._clock())
-        self._store.resync_mfa_device(caller.account_id, user_name, serial, drift)
+        drift, last_step = self._pair_step(device, params, self._clock())
+        self._store.resync_mfa_device(caller.account_id, user_name, serial, drift, last_step)
 
     def deactivate_mfa_device(self, caller: Principal, params: Mapping[str, Any]) -> None:
         self._store.deactivate_mfa_device(
@@ -263,15 +267,45 @@ class MfaApi:
         return {"Tags": tags_result(page), **extra}
 
 
+_HELD_MAX = 256
+
+
 class MfaVerifier:
-    """Checks an STS ``SerialNumber``/``TokenCode`` against the caller's assigned devices."""
+    """Checks an STS ``SerialNumber``/``TokenCode`` against the caller's assigned devices.
+
+    A code is accepted once: its time step is recorded on the device, and that step or an
+    earlier one is refused afterwards (RFC 6238 §5.2; AWS refuses a reused code too). AssumeRole
+    asks twice within one request — the authorizer, so the trust policy sees the MFA, through
+    :meth:`hold`, then the STS handler through ``__call__`` — and the second question takes the
+    answer :meth:`hold` kept for the same caller, serial, code and request time instead of
+    spending the code again.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str, str, datetime], datetime] = {}
+
+    def hold(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
+        """Verify (spending the code) and keep the answer for this request's next question."""
+        at = self._verify(caller, serial, token_code, now)
+        with self._lock:
+            if len(self._held) >= _HELD_MAX:
+                self._held.clear()
+            self._held[(caller.user_id, serial, token_code, now)] = at
+        return at
 
     def __call__(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
-        """The MFA authentication time (``now``) if ``token_code`` is a current code of the
-        device ``serial`` assigned to ``caller``; else ``AccessDenied``."""
+        """The MFA authentication time (``now``) if ``token_code`` is a current, unused code
+        of the device ``serial`` assigned to ``caller`` (or :meth:`hold` just verified it for
+        this request); else ``AccessDenied``."""
+        with self._lock:
+            held = self._held.pop((caller.user_id, serial, token_code, now), None)
+        if held is not None:
+            return held
+        return self._verify(caller, serial, token_code, now)
+
+    def _verify(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
         session = caller.session
         is_role = bool(getattr(session, "is_role", False))
         device = None
@@ -279,6 +313,7 @@ class MfaVerifier:
             device = self._store.get_mfa_device(caller.account_id, serial)
         if device is None or device.user is None or device.user.user_id != caller.user_id:
             raise AccessDenied(MFA_DEVICE_UNKNOWN)
-        if totp.matching_step(device.seed, token_code, now, drift=device.drift) is None:
+        step = totp.matching_step(device.seed, token_code, now, drift=device.drift)
+        if step is None or not self._store.use_mfa_step(caller.account_id, serial, step):
             raise AccessDenied(MFA_CODE_INVALID)
         return now

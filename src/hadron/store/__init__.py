@@ -286,14 +286,21 @@ class Store(Protocol):
         self, account_id: str, *, assignment: Assignment = "Any", user_name: str | None = None
     ) -> list[MfaDevice]: ...
     def enable_mfa_device(
-        self, account_id: str, user_name: str, serial_number: str, now: datetime, drift: int
+        self,
+        account_id: str,
+        user_name: str,
+        serial_number: str,
+        now: datetime,
+        drift: int,
+        last_step: int,
     ) -> None: ...
     def deactivate_mfa_device(
         self, account_id: str, user_name: str, serial_number: str
     ) -> None: ...
     def resync_mfa_device(
-        self, account_id: str, user_name: str, serial_number: str, drift: int
+        self, account_id: str, user_name: str, serial_number: str, drift: int, last_step: int
     ) -> None: ...
+    def use_mfa_step(self, account_id: str, serial_number: str, step: int) -> bool: ...
     def delete_virtual_mfa_device(self, account_id: str, serial_number: str) -> None: ...
     def tag_mfa_device(
         self, account_id: str, serial_number: str, tags: Sequence[tuple[str, str]]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, Row, delete, func, select, update
+from sqlalchemy import Connection, Engine, Row, delete, func, or_, select, update
 
 from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from hadron.keys import MasterKeyRing, SealError, open_sealed, seal
@@ -134,9 +134,16 @@ class SqlMfa:
             return [self._device(conn, r) for r in conn.execute(query).all()]
 
     def enable_mfa_device(
-        self, account_id: str, user_name: str, serial_number: str, now: datetime, drift: int
+        self,
+        account_id: str,
+        user_name: str,
+        serial_number: str,
+        now: datetime,
+        drift: int,
+        last_step: int,
     ) -> None:
-        """Assign an unassigned device to the user (at most ``MAX_MFA_DEVICES_PER_USER``)."""
+        """Assign an unassigned device to the user (at most ``MAX_MFA_DEVICES_PER_USER``);
+        ``last_step``: the step of the second code entered (used up, like any accepted code)."""
         with transactions.write(self._engine) as conn:
             user_key = self._mfa_user_key(conn, account_id, user_name, lock=True)
             row = self._existing(conn, account_id, serial_number)
@@ -154,21 +161,50 @@ class SqlMfa:
                 raise LimitExceeded(
                     f"Cannot exceed quota for MFADevicesPerUser: {MAX_MFA_DEVICES_PER_USER}"
                 )
-            self._set(conn, row, user_name_key=user_key, enabled_at=now, drift=drift)
+            self._set(
+                conn,
+                row,
+                user_name_key=user_key,
+                enabled_at=now,
+                drift=drift,
+                last_step=last_step,
+            )
 
     def deactivate_mfa_device(self, account_id: str, user_name: str, serial_number: str) -> None:
         """Unassign the user's device (it stays, unassigned, until deleted)."""
         with transactions.write(self._engine) as conn:
             row = self._assigned(conn, account_id, user_name, serial_number)
-            self._set(conn, row, user_name_key=None, enabled_at=None, drift=0)
+            self._set(conn, row, user_name_key=None, enabled_at=None, drift=0, last_step=None)
 
     def resync_mfa_device(
-        self, account_id: str, user_name: str, serial_number: str, drift: int
+        self, account_id: str, user_name: str, serial_number: str, drift: int, last_step: int
     ) -> None:
-        """Record the drift ResyncMFADevice found for the user's device."""
+        """Record the drift ResyncMFADevice found for the user's device (and the step of its
+        second code, used up)."""
         with transactions.write(self._engine) as conn:
             row = self._assigned(conn, account_id, user_name, serial_number)
-            self._set(conn, row, drift=drift)
+            self._set(conn, row, drift=drift, last_step=last_step)
+
+    def use_mfa_step(self, account_id: str, serial_number: str, step: int) -> bool:
+        """Record that the code of ``step`` was accepted; ``False`` if that step, or a later
+        one, already was (a code is good once, RFC 6238 §5.2). One conditional UPDATE, so two
+        requests racing with the same code cannot both win."""
+        key = serial_key(account_id, serial_number)
+        if key is None:
+            return False
+        c = mfa_devices.c
+        with transactions.write(self._engine) as conn:
+            done = conn.execute(
+                update(mfa_devices)
+                .where(
+                    c.account_id == account_id,
+                    c.serial_key == key,
+                    c.user_name_key.is_not(None),
+                    or_(c.last_step.is_(None), c.last_step < step),
+                )
+                .values(last_step=step)
+            )
+        return done.rowcount == 1
 
     def delete_virtual_mfa_device(self, account_id: str, serial_number: str) -> None:
         with transactions.write(self._engine) as conn:

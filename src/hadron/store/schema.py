@@ -498,6 +498,8 @@ mfa_devices = Table(
     Column("user_name_key", String(64), nullable=True),
     Column("enabled_at", UtcDateTime, nullable=True),
     Column("drift", Integer, nullable=False),
+    # The last TOTP time step whose code was accepted: each code is good once (RFC 6238 §5.2).
+    Column("last_step", Integer, nullable=True),
     ForeignKeyConstraint(
         ["account_id", "user_name_key"],
         ["users.account_id", "users.user_name_key"],

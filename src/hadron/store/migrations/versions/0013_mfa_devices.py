@@ -2,7 +2,7 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-05
+Create Date: 2026-12-04
 
 Layer 3 (store, migration). Self-contained: never import hadron.store.schema here.
 """
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("user_name_key", sa.String(64), nullable=True),
         sa.Column("enabled_at", _TS, nullable=True),
         sa.Column("drift", sa.Integer(), nullable=False),
+        sa.Column("last_step", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("account_id", "serial_key", name=op.f("pk_mfa_devices")),
         sa.ForeignKeyConstraint(
             ["account_id"],
