@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ import time
 import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ BENCH_USER = "bench-10x10"
 SMALL_POPULATION = 100
 LARGE_POPULATION = 100_000
 TARGET_DECISIONS_PER_S = 100_000
+CONTEXTS = 4096  # distinct request contexts (times) the engine benchmark cycles through
 TARGET_ENFORCEMENT_COST = 0.10  # GetUser may lose at most 10 % of STS throughput
 TARGET_POPULATION_DRIFT = 0.05  # 100,000 users within 5 % of 100
 PUBLIC_IP = "127.0.0.1"  # what the server sees as aws:SourceIp (loopback only)
@@ -160,23 +162,31 @@ def bench_engine(account: str, repeat: int, seconds_per_run: float) -> dict[str,
     policies, mixed_policies = parsed(False), parsed(True)
     n_statements = sum(len(p.statements) for p in policies)
     principal = f"arn:aws:iam::{account}:user/{BENCH_USER}"
-    now = datetime.now(UTC)
+    start = datetime.now(UTC)
 
-    def context(region: str, ip: str) -> dict[str, Any]:
-        # What hadron.gateway + PolicyAuthorizer.decide put in the context, plus a principal tag.
-        return {
-            "aws:SourceIp": ip,
-            "aws:SecureTransport": True,
-            "aws:CurrentTime": now,
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:RequestedRegion": region,
-            "aws:PrincipalArn": principal,
-            "aws:PrincipalAccount": account,
-            "aws:userid": "AIDABENCHBENCHBENCH01",
-            "aws:username": BENCH_USER,
-            "aws:PrincipalType": "User",
-            "aws:PrincipalTag/team": "platform",
-        }
+    def context(region: str, ip: str) -> Iterator[dict[str, Any]]:
+        # What hadron.gateway + PolicyAuthorizer.decide put in the context, plus a principal
+        # tag. Every decision gets another aws:CurrentTime (a server never sees one twice, so
+        # nothing keyed on it may be cached): CONTEXTS prebuilt contexts, 1 ms apart, cycled.
+        made = []
+        for i in range(CONTEXTS):
+            now = start + timedelta(milliseconds=i)
+            made.append(
+                {
+                    "aws:SourceIp": ip,
+                    "aws:SecureTransport": True,
+                    "aws:CurrentTime": now,
+                    "aws:EpochTime": int(now.timestamp()),
+                    "aws:RequestedRegion": region,
+                    "aws:PrincipalArn": principal,
+                    "aws:PrincipalAccount": account,
+                    "aws:userid": "AIDABENCHBENCHBENCH01",
+                    "aws:username": BENCH_USER,
+                    "aws:PrincipalType": "User",
+                    "aws:PrincipalTag/team": "platform",
+                }
+            )
+        return itertools.cycle(made)
 
     allowed_ctx = context(REGION, PUBLIC_IP)
     cases = [
@@ -207,7 +217,7 @@ def bench_engine(account: str, repeat: int, seconds_per_run: float) -> dict[str,
                     action=action,
                     resource=resource,
                     resource_account=account,
-                    context=ctx,
+                    context=next(ctx),
                     identity_policies=pols,
                     permission_boundaries=(),
                 )
@@ -255,7 +265,19 @@ def bench_enforcement(
     store = open_store(f"sqlite:///{data.database}", read_ring(data.master_key))
     try:
         authorizer = PolicyAuthorizer(store)
-        now = datetime.now(UTC)
+        start = datetime.now(UTC)
+        contexts = itertools.cycle(
+            [  # as hadron.gateway builds it for a public-listener request; a new time each
+                {
+                    "aws:SecureTransport": True,
+                    "aws:CurrentTime": now,
+                    "aws:EpochTime": int(now.timestamp()),
+                    "aws:RequestedRegion": REGION,
+                    "aws:SourceIp": PUBLIC_IP,
+                }
+                for now in (start + timedelta(milliseconds=i) for i in range(CONTEXTS))
+            ]
+        )
         out: dict[str, Any] = {}
         cpus = sorted(os.sched_getaffinity(0))
         before = set(cpus)
@@ -268,14 +290,7 @@ def bench_enforcement(
                 who = Principal(account, user.arn, user.user_id, "IAMUser", name)
 
                 def call(who: Principal = who) -> None:
-                    context = {  # as hadron.gateway builds it for a public-listener request
-                        "aws:SecureTransport": True,
-                        "aws:CurrentTime": now,
-                        "aws:EpochTime": int(now.timestamp()),
-                        "aws:RequestedRegion": REGION,
-                        "aws:SourceIp": PUBLIC_IP,
-                    }
-                    authorizer.authorize(who, "iam", "GetUser", {}, context=context)
+                    authorizer.authorize(who, "iam", "GetUser", {}, context=next(contexts))
 
                 call()  # allowed (raises AccessDenied otherwise), and warms the policy cache
                 timer = timeit.Timer(call)

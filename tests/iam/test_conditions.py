@@ -705,3 +705,27 @@ def test_datetimes_format_as_utc_whatever_came_before() -> None:
         got = context_values({"aws:CurrentTime": value}, caller, None)["aws:currenttime"]
         expected = value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
         assert got == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_context_time_reads_as_the_instant_it_was_made_from() -> None:
+    # context_values formats aws:CurrentTime and leaves the instant for the Date operators; the
+    # answer must be what parsing the text gives, with or without microseconds.
+    from datetime import UTC, datetime
+
+    from hadron.iam.conditions import _parse_date_text
+
+    caller = identify(ALICE)
+    for moment in (
+        datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC),
+        datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ):
+        text = context_values({"aws:CurrentTime": moment}, caller, None)["aws:currenttime"]
+        assert isinstance(text, str)
+        assert parse_date(text) == _parse_date_text(text) is not None
+    late = datetime(2024, 5, 1, 12, 0, 0, 999999, tzinfo=UTC)
+    for key in ("aws:CurrentTime", KEY):  # CurrentTime's conditions keep no memo
+        extra = {key: late}
+        assert holds("DateLessThan", ["2024-05-01T12:00:01Z"], None, key=key, extra=extra)
+        assert not holds("DateLessThan", ["2024-05-01T12:00:00Z"], None, key=key, extra=extra)
+        assert holds("DateGreaterThan", ["2024-05-01T12:00:00Z"], None, key=key, extra=extra)

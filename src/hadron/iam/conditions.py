@@ -66,6 +66,7 @@ __all__ = [
     "memo_matches",
     "parse_date",
     "parse_operator",
+    "remember_date",
 ]
 
 
@@ -137,7 +138,17 @@ _EPOCH_SECONDS = re.compile(r"\d+")
 _YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-@lru_cache(maxsize=4096)
+# The last timestamp ``hadron.iam.context`` wrote as text (``aws:CurrentTime``), with its
+# instant: the Date operators then need not parse back the text just made. One slot, replaced
+# whole (a reader sees the old pair or the new one).
+_KNOWN_DATE: list[tuple[str, datetime]] = []
+
+
+def remember_date(text: str, moment: datetime) -> None:
+    """Record that ``text`` is the aware datetime ``moment`` (``parse_date(text)``'s answer)."""
+    _KNOWN_DATE[:] = [(text, moment)]
+
+
 def parse_date(value: str) -> tuple[int, int] | None:
     """An instant as (seconds, microseconds) since the epoch, or ``None``.
 
@@ -145,6 +156,17 @@ def parse_date(value: str) -> tuple[int, int] | None:
     or integer epoch seconds (``aws:EpochTime``), as the Date operators accept. As in IAM's
     validator, a value without ``-`` or ``T`` is epoch seconds ("2020" is 2020 seconds).
     """
+    known = _KNOWN_DATE
+    if known:
+        text, moment = known[0]
+        if text == value:
+            delta = moment - _EPOCH
+            return delta.days * 86400 + delta.seconds, delta.microseconds
+    return _parse_date_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_text(value: str) -> tuple[int, int] | None:
     if _EPOCH_SECONDS.fullmatch(value):
         seconds = int(value)
         return (seconds, 0) if seconds <= 2**63 - 1 else None
@@ -328,6 +350,8 @@ def parse_operator(name: str) -> ParsedOperator | None:
 _INVALID: Final = object()  # a policy value that does not parse (rule 8)
 _UNRESOLVED: Final = object()  # a policy value whose variable has no value (§4.8: "null")
 _NO_VALUES: ContextValues = MappingProxyType({})
+# Context keys whose value differs on every request (microsecond timestamps).
+_PER_REQUEST_KEYS = frozenset({"aws:currenttime"})
 
 
 class CompiledCondition:
@@ -364,8 +388,10 @@ class CompiledCondition:
         usable = op is not None and op.equality and not dynamic and _INVALID not in self.static
         self.value_set = frozenset(self.static) if usable else None
         # A condition without policy variables is a pure function of the request's value for
-        # ``key`` alone: its results are memoised per value (bounded) by ``memo_matches``.
-        self.memo: dict[object, bool] | None = {} if not dynamic else None
+        # ``key`` alone: its results are memoised per value (bounded) by ``memo_matches`` —
+        # except for keys whose value is new on every request (a memo would only churn).
+        memoise = not dynamic and self.key not in _PER_REQUEST_KEYS
+        self.memo: dict[object, bool] | None = {} if memoise else None
 
 
 def _prepared(value: object) -> object:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hadron.iam.conditions import remember_date
 from hadron.iam.principals import Caller, identify
 from hadron.iam.variables import ContextValues
 
@@ -49,11 +50,13 @@ def _utc_text(value: datetime) -> str:
         if value == seen and (value.tzinfo is None) is (seen.tzinfo is None):
             return text
     zone = value.tzinfo
+    moment = value.replace(tzinfo=UTC) if zone is None else value
     if zone is UTC or zone is None:
         text = value.replace(tzinfo=None).isoformat() + "Z"
     else:
         text = value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
     last[:] = [(value, text)]
+    remember_date(text, moment)  # the Date operators read the instant, not the text back
     return text
 
 
@@ -96,10 +99,17 @@ def context_values(
                 if len(keys) >= _LOWER_KEYS_SIZE:
                     keys.clear()
                 keys[name] = key
-            if isinstance(value, str):
-                values[key] = value
-            elif type(value) is bool:
+            kind = type(value)
+            if kind is str:
+                values[key] = value  # type: ignore[assignment]  # kind is str
+            elif kind is bool:
                 values[key] = "true" if value else "false"
+            elif kind is datetime:
+                values[key] = _utc_text(value)  # type: ignore[arg-type]  # kind is datetime
+            elif kind is int:
+                values[key] = str(value)
+            elif isinstance(value, str):
+                values[key] = value
             elif isinstance(value, _MANY):
                 many = tuple(value)
                 for item in many:

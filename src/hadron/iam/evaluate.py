@@ -202,35 +202,34 @@ def _scan(
 ) -> Reason | None:
     """Record matching Deny statements; return the first matching Allow (no principals).
 
-    Visits, per policy in order, its Deny statements then its Allow statements (once an Allow
-    matched, no further Allow is looked at) — through ``hadron.iam.index``, which leaves out the
-    statements whose action or guard condition rules them out.
+    Visits the Deny statements of every policy, in order, then — unless a Deny matched, here or
+    in an earlier layer, which no Allow can outvote — the Allow statements until one matches,
+    through ``hadron.iam.index``, which leaves out the statements whose action or guard
+    condition rules them out.
     """
     covering = layer_index(policies, layer).for_action(action)
     if covering.errors:
         errors.extend(covering.errors)
-    allow: Reason | None = None
+    deny_entries, allow_entries = covering.split(values)
     denies = facts.denies
-    for index, policy, st in covering.select(values):
-        if st.allow:
-            # Once this layer has an Allow, or any layer a Deny, no Allow can change the result.
-            if allow is not None or denies:
-                continue
-            try:
-                hit = st.holds(target, values)  # the index proved its guard
-            except Exception as exc:  # fail closed, recorded
-                hit = _failed(errors, layer, index, st, exc)
-            if hit:
-                allow = _reason(layer, policy, index, st, level, target)
-            continue
+    for index, holds, st, st_index, sid, name in deny_entries:
+        try:
+            hit = holds(target, values)  # st.holds: the index proved its guard
+        except Exception as exc:  # fail closed, recorded
+            hit = _failed(errors, layer, index, st, exc)
+        if hit:
+            fields = (layer, _DENY, index, st_index, sid, name, level, target)
+            denies.append(_new_tuple(Reason, fields))
+    if denies:
+        return None  # a Deny matched (here or in an earlier layer): no Allow changes the result
+    for index, policy, st in allow_entries:
         try:
             hit = st.holds(target, values)  # the index proved its guard
         except Exception as exc:  # fail closed, recorded
             hit = _failed(errors, layer, index, st, exc)
         if hit:
-            fields = (layer, _DENY, index, st.index, st.sid, policy.name, level, target)
-            denies.append(_new_tuple(Reason, fields))
-    return allow
+            return _reason(layer, policy, index, st, level, target)
+    return None
 
 
 def _scan_principal(

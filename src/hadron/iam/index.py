@@ -34,10 +34,17 @@ from hadron.iam.matching import CompiledStatement
 from hadron.iam.policy import Effect, Policy, Statement
 from hadron.iam.variables import ContextValues
 
-__all__ = ["ActionIndex", "Entry", "LayerIndex", "deny_all", "layer_index"]
+__all__ = ["ActionIndex", "DenyEntry", "Entry", "LayerIndex", "Split", "deny_all", "layer_index"]
 
 #: ``(policy index within the layer, policy, statement)``: what a Reason is built from.
 Entry = tuple[int, Policy, CompiledStatement]
+#: A Deny entry with what evaluation needs read out once: ``(policy index, the statement's
+#: bound ``holds``, the statement, statement index, Sid, policy name)``.
+DenyEntry = tuple[
+    int, Callable[[str, ContextValues], bool], CompiledStatement, int, str | None, str | None
+]
+#: What :meth:`ActionIndex.split` returns: the selected Deny entries, then the Allow entries.
+Split = tuple[tuple[DenyEntry, ...], tuple[Entry, ...]]
 
 _MEMO_SIZE = 512
 _LAYER_CACHE_SIZE = 1024
@@ -64,7 +71,7 @@ class ActionIndex:
     every decision that uses this index.
     """
 
-    __slots__ = ("_free", "_groups", "_selected", "entries", "errors")
+    __slots__ = ("_free", "_groups", "_selected", "_split", "entries", "errors")
 
     def __init__(self, entries: tuple[Entry, ...], errors: tuple[str, ...]) -> None:
         self.entries = entries
@@ -82,9 +89,10 @@ class ActionIndex:
         self._free = free
         self._groups = tuple((key, coerce, table) for (key, coerce), table in groups.items())
         self._selected: dict[int, tuple[Entry, ...]] = {}
+        self._split: dict[int, Split] = {}
 
-    def select(self, values: ContextValues) -> tuple[Entry, ...]:
-        """The entries whose guard holds for ``values`` (and those without one), in order."""
+    def _mask(self, values: ContextValues) -> int | None:
+        """The bits of the entries whose guard holds (``None``: a guard raised)."""
         mask = self._free
         try:
             for key, coerce, table in self._groups:
@@ -94,6 +102,13 @@ class ActionIndex:
                     if hit:
                         mask |= hit
         except Exception:  # cannot happen (coercions are total); if it does, fail closed
+            return None
+        return mask
+
+    def select(self, values: ContextValues) -> tuple[Entry, ...]:
+        """The entries whose guard holds for ``values`` (and those without one), in order."""
+        mask = self._mask(values)
+        if mask is None:
             return self._fail_closed(values)
         found = self._selected.get(mask)
         if found is None:
@@ -101,6 +116,23 @@ class ActionIndex:
             if len(self._selected) >= _MEMO_SIZE:
                 self._selected.clear()
             self._selected[mask] = found
+        return found
+
+    def split(self, values: ContextValues) -> Split:
+        """:meth:`select`'s entries as (Deny entries, Allow entries), each in evaluation order.
+
+        Evaluation records every matching Deny and needs the first matching Allow only when no
+        Deny matched, so it walks the Denies of all policies first; the Allow it finds is still
+        the first in policy order, and the Denies keep their order."""
+        mask = self._mask(values)
+        if mask is None:
+            return _split(self._fail_closed(values))
+        found = self._split.get(mask)
+        if found is None:
+            found = _split(self.select(values))
+            if len(self._split) >= _MEMO_SIZE:
+                self._split.clear()
+            self._split[mask] = found
         return found
 
     def _fail_closed(self, values: ContextValues) -> tuple[Entry, ...]:
@@ -120,6 +152,17 @@ class ActionIndex:
             if holds:
                 kept.append(entry)
         return tuple(kept)
+
+
+def _split(entries: tuple[Entry, ...]) -> Split:
+    denies = tuple(
+        [
+            (i, st.holds, st, st.index, st.sid, policy.name)
+            for i, policy, st in entries
+            if not st.allow
+        ]
+    )
+    return denies, tuple([e for e in entries if e[2].allow])
 
 
 class LayerIndex:
