@@ -13,6 +13,7 @@ from hadron.store import SqlStore
 from hadron.store.direct import DirectReads
 from hadron.store.proton_environments import _ENVIRONMENT_TEMPLATE
 from hadron.store.proton_services import _PIPELINE_ROW, _SERVICE, _SERVICE_TEMPLATE
+from hadron.store.proton_tags import _tags_of
 from hadron.store.schema_proton import proton_services
 
 from .test_proton_services import _create, world  # noqa: F401 - the fixture
@@ -114,3 +115,38 @@ def test_literal_values_in_a_statement_are_bound(store: SqlStore, world: str) ->
         expected = conn.execute(stmt).first()
     assert expected is not None
     assert tuple(row) == tuple(expected)
+
+
+def test_all_rows_equal_the_engine_rows(store: SqlStore, world: str) -> None:  # noqa: F811
+    _create(store, world)
+    service = f"arn:aws:proton:{REGION}:{world}:service/s1"
+    instance = f"{service}/service-instance/a"
+    stmt = _tags_of(2)
+    params = {"account": world, "arn0": service, "arn1": instance}
+    with store.engine.connect() as conn:
+        expected = conn.execute(stmt, params).all()
+    assert len(expected) > 2  # both resources are tagged (team=blue, aws:proton:*)
+    direct = DirectReads(store.engine)
+    try:
+        with direct.snapshot() as reader:
+            in_snapshot = reader.all(stmt, params)
+        alone = direct.all(stmt, params)
+    finally:
+        direct.close()
+    for got in (in_snapshot, alone):
+        assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+        assert got[0]._fields == tuple(expected[0]._fields)
+    assert direct.all(stmt, {**params, "account": "000000000000"}) == []
+    direct.close()
+
+
+def test_all_falls_back_to_the_engine(tmp_path: Path) -> None:
+    engine = create_engine("sqlite://")
+    proton_services.metadata.create_all(engine, tables=[proton_services])
+    direct = DirectReads(engine)
+    stmt = select(proton_services.c.name).where(proton_services.c.name == "x")
+    with direct.snapshot() as reader:
+        assert reader.all(stmt, {}) == []
+    assert direct.all(stmt, {}) == []
+    direct.close()
+    engine.dispose()

@@ -35,9 +35,11 @@ _Processor = Callable[[Any], Any] | None
 
 class Reader(Protocol):
     """What a snapshot offers: the first row of a prepared SELECT (attribute access by column
-    key, like a SQLAlchemy ``Row``), or ``None``."""
+    key, like a SQLAlchemy ``Row``), or ``None``; or every row, in the statement's order."""
 
     def first(self, stmt: Select[Any], params: Mapping[str, Any]) -> Any: ...
+
+    def all(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Any]: ...
 
 
 class _Compiled:
@@ -93,6 +95,11 @@ class _DirectReader:
         raw = self._conn.execute(query.sql, query.arguments(params)).fetchone()
         return None if raw is None else query.row(raw)
 
+    def all(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        query = self._compile(stmt)
+        row = query.row
+        return [row(raw) for raw in self._conn.execute(query.sql, query.arguments(params))]
+
 
 class _EngineReader:
     __slots__ = ("_conn",)
@@ -102,6 +109,9 @@ class _EngineReader:
 
     def first(self, stmt: Select[Any], params: Mapping[str, Any]) -> Any:
         return self._conn.execute(stmt, dict(params)).first()
+
+    def all(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        return list(self._conn.execute(stmt, dict(params)).all())
 
 
 class DirectReads:
@@ -171,6 +181,14 @@ class DirectReads:
             with transactions.read(self._engine) as engine_conn:
                 return _EngineReader(engine_conn).first(stmt, params)
         return _DirectReader(self._connection(path), self._compile).first(stmt, params)
+
+    def all(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        """Every row of one statement (a statement alone is its own snapshot)."""
+        path = self._path
+        if path is None:
+            with transactions.read(self._engine) as engine_conn:
+                return _EngineReader(engine_conn).all(stmt, params)
+        return _DirectReader(self._connection(path), self._compile).all(stmt, params)
 
     def close(self) -> None:
         """Close every direct connection (a later read opens a new one)."""

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, select
 
 from hadron.errors import ResourceNotFoundException, ValidationError
 from hadron.proton.arns import ProtonArn
 from hadron.store import transactions
+from hadron.store.direct import DirectReads
 from hadron.store.proton_records import ProtonAccountSettings, RepositoryBranch
 from hadron.store.schema_proton import (
     proton_account_settings,
@@ -49,6 +51,20 @@ MAX_TAGS_PER_RESOURCE: Final = 50
 """Proton quota (§9, not adjustable): customer tags per resource."""
 
 _TAGS = proton_tags.c
+# ARNs per tags statement: one statement per count up to this (a request names at most three).
+_ARNS_PER_READ: Final = 8
+
+
+@cache  # one statement per count (1.._ARNS_PER_READ), compiled once by DirectReads
+def _tags_of(count: int) -> Select[Any]:
+    return (
+        select(_TAGS.resource_arn, _TAGS.tag_key, _TAGS.tag_value)
+        .where(
+            _TAGS.account_id == bindparam("account"),
+            _TAGS.resource_arn.in_([bindparam(f"arn{i}") for i in range(count)]),
+        )
+        .order_by(_TAGS.resource_arn, _TAGS.tag_key)
+    )
 
 
 def read_tags(conn: Connection, account_id: str, arn: str) -> list[tuple[str, str]]:
@@ -208,6 +224,23 @@ class SqlProtonTags:
     """Tag and account-settings methods of the SQL store; mixed into ``SqlStore``."""
 
     _engine: Engine
+    _direct: DirectReads
+
+    def proton_resource_tags(
+        self, account_id: str, arns: Sequence[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """The tags (sorted by key, ``aws:proton:*`` included) of each of ``arns`` that is
+        tagged in ``account_id``; untagged or unknown ARNs are left out. One read per
+        ``_ARNS_PER_READ`` ARNs, on the direct-read path (enforcement calls this on every
+        Proton request that names a resource). Errors propagate: callers fail closed."""
+        wanted = list(dict.fromkeys(arns))
+        out: dict[str, list[tuple[str, str]]] = {}
+        for start in range(0, len(wanted), _ARNS_PER_READ):
+            chunk = wanted[start : start + _ARNS_PER_READ]
+            params = {"account": account_id, **{f"arn{i}": a for i, a in enumerate(chunk)}}
+            for arn, key, value in self._direct.all(_tags_of(len(chunk)), params):
+                out.setdefault(arn, []).append((key, value))
+        return out
 
     def tag_proton_resource(self, ref: ProtonArn, tags: Sequence[tuple[str, str]]) -> None:
         with transactions.write(self._engine) as conn:
