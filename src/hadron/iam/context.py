@@ -12,6 +12,11 @@ Keys derived from the ``principal`` ARN (``aws:PrincipalArn``, ``aws:PrincipalAc
 ``aws:PrincipalType``, ``aws:username``, ``aws:userid`` where derivable,
 ``aws:PrincipalIsAWSService``, ``aws:PrincipalServiceName``) and ``aws:ResourceAccount`` (from
 ``resource_account``) are filled in **only when the context does not give them**.
+
+Keys that hold for one resource only (AWS evaluates ``aws:ResourceTag/…`` per resource) come
+separately, resource ARN → keys (:func:`resource_values`): the evaluator adds them to the
+request's keys (overriding any of the same name) while it evaluates that resource, and never
+for another one of the same request.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "context_values",
     "request_resources",
     "resource_owner",
+    "resource_values",
 ]
 
 Scalar = str | bool | int | datetime | bytes
@@ -85,46 +91,70 @@ _LOWER_KEYS: dict[str, str] = {}
 _LOWER_KEYS_SIZE = 1024
 
 
+def _normalise_into(
+    values: dict[str, str | tuple[str, ...]], context: Mapping[str, ContextValue]
+) -> None:
+    """Add ``context``'s keys (lower-cased) and values (normalised) to ``values``."""
+    keys = _LOWER_KEYS
+    for name, value in context.items():
+        key = keys.get(name)
+        if key is None:
+            key = name.lower()
+            if len(keys) >= _LOWER_KEYS_SIZE:
+                keys.clear()
+            keys[name] = key
+        kind = type(value)
+        if kind is str:
+            values[key] = value  # type: ignore[assignment]  # kind is str
+        elif kind is bool:
+            values[key] = "true" if value else "false"
+        elif kind is datetime:
+            values[key] = _utc_text(value)  # type: ignore[arg-type]  # kind is datetime
+        elif kind is int:
+            values[key] = str(value)
+        elif isinstance(value, str):
+            values[key] = value
+        elif isinstance(value, _MANY):
+            many = tuple(value)
+            for item in many:
+                if type(item) is not str:
+                    many = tuple([_scalar(v) for v in many])
+                    break
+            if many:
+                values[key] = many
+            else:
+                values.pop(key, None)
+        else:
+            values[key] = _scalar(value)
+
+
 def context_values(
     context: Mapping[str, ContextValue] | None, caller: Caller, resource_account: str | None
 ) -> dict[str, str | tuple[str, ...]]:
     """The normalised context: the caller's derived keys, overridden by ``context``."""
     values: dict[str, str | tuple[str, ...]] = dict(caller.derived)
     if context:
-        keys = _LOWER_KEYS
-        for name, value in context.items():
-            key = keys.get(name)
-            if key is None:
-                key = name.lower()
-                if len(keys) >= _LOWER_KEYS_SIZE:
-                    keys.clear()
-                keys[name] = key
-            kind = type(value)
-            if kind is str:
-                values[key] = value  # type: ignore[assignment]  # kind is str
-            elif kind is bool:
-                values[key] = "true" if value else "false"
-            elif kind is datetime:
-                values[key] = _utc_text(value)  # type: ignore[arg-type]  # kind is datetime
-            elif kind is int:
-                values[key] = str(value)
-            elif isinstance(value, str):
-                values[key] = value
-            elif isinstance(value, _MANY):
-                many = tuple(value)
-                for item in many:
-                    if type(item) is not str:
-                        many = tuple([_scalar(v) for v in many])
-                        break
-                if many:
-                    values[key] = many
-                else:
-                    values.pop(key, None)
-            else:
-                values[key] = _scalar(value)
+        _normalise_into(values, context)
     if resource_account is not None:
         values.setdefault("aws:resourceaccount", resource_account)
     return values
+
+
+def resource_values(
+    resource_context: Mapping[str, Mapping[str, ContextValue]] | None,
+) -> dict[str, ContextValues] | None:
+    """Per-resource context additions (resource ARN → keys that hold for that resource only,
+    such as its ``aws:ResourceTag/…``), normalised like :func:`context_values`. ``None`` when
+    there are none, so the evaluator's common path tests one ``None``."""
+    if not resource_context:
+        return None
+    out: dict[str, ContextValues] = {}
+    for resource, context in resource_context.items():
+        if context:
+            values: dict[str, str | tuple[str, ...]] = {}
+            _normalise_into(values, context)
+            out[resource] = values
+    return out or None
 
 
 def request_resources(resource: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -158,6 +188,8 @@ class RequestContext:
         str | None
     )  # None: derived per resource (its ARN's account, else the caller's)
     values: ContextValues
+    # Resource ARN → keys for that resource only (its ``aws:ResourceTag/…``), normalised.
+    per_resource: Mapping[str, ContextValues] | None = None
 
     @property
     def principal(self) -> str | None:
@@ -172,10 +204,19 @@ class RequestContext:
         resource: str | Sequence[str] | None = None,
         resource_account: str | None = None,
         context: Mapping[str, ContextValue] | None = None,
+        resource_context: Mapping[str, Mapping[str, ContextValue]] | None = None,
     ) -> RequestContext:
         """Normalise the request. ``resource``: one ARN, a list of ARNs (each must be allowed),
-        or ``None``/``"*"`` for actions without resource-level permissions. Raises ``TypeError``
-        for a context value of an unsupported type."""
+        or ``None``/``"*"`` for actions without resource-level permissions.
+        ``resource_context``: keys that hold for one resource only (see ``authorize``). Raises
+        ``TypeError`` for a context value of an unsupported type."""
         caller = identify(principal)
         values = context_values(context, caller, resource_account)
-        return cls(caller, action, request_resources(resource), resource_account, values)
+        return cls(
+            caller,
+            action,
+            request_resources(resource),
+            resource_account,
+            values,
+            resource_values(resource_context),
+        )

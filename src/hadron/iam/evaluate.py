@@ -40,6 +40,7 @@ from hadron.iam.context import (
     context_values,
     request_resources,
     resource_owner,
+    resource_values,
 )
 from hadron.iam.decision import Decision, Reason, Result
 from hadron.iam.index import deny_all, layer_index
@@ -373,6 +374,15 @@ def _decide_one(
     return _combine(facts)
 
 
+def _with(
+    values: ContextValues, per_resource: Mapping[str, ContextValues], target: str
+) -> ContextValues:
+    """``values`` plus the keys that hold for ``target`` alone (a new mapping; the request's is
+    shared by every resource and stays as it is)."""
+    extra = per_resource.get(target)
+    return values if not extra else {**values, **extra}
+
+
 def _run(
     caller: Caller,
     action: str,
@@ -381,23 +391,37 @@ def _run(
     values: ContextValues,
     policies: Policies,
     errors: list[str],
+    per_resource: Mapping[str, ContextValues] | None = None,
 ) -> Decision:
     action = action.lower()
     if len(resources) == 1:
         target = resources[0]
         owner = resource_owner(target, resource_account, caller)
         result, layer, reasons = _decide_one(
-            caller, action, target, owner, values, policies, errors
+            caller,
+            action,
+            target,
+            owner,
+            values if per_resource is None else _with(values, per_resource, target),
+            policies,
+            errors,
         )
         denied = None if result is _ALLOWED else target
         return _new_tuple(Decision, (result, reasons, layer, denied, tuple(errors)))
     # Several resources: each must be allowed; report the first explicit deny, else the first.
+    # INVARIANT: a resource's own keys (per_resource) are seen only while it is evaluated.
     allowed: list[Reason] = []
     denial: tuple[Result, Layer | None, tuple[Reason, ...], str] | None = None
     for target in resources:
         owner = resource_owner(target, resource_account, caller)
         result, layer, reasons = _decide_one(
-            caller, action, target, owner, values, policies, errors
+            caller,
+            action,
+            target,
+            owner,
+            values if per_resource is None else _with(values, per_resource, target),
+            policies,
+            errors,
         )
         if result is _ALLOWED:
             allowed.extend(reasons)
@@ -411,7 +435,14 @@ def _run(
 def decide(ctx: RequestContext, policies: Policies) -> Decision:
     """Decide a prepared request against parsed policies (every resource must be allowed)."""
     return _run(
-        ctx.caller, ctx.action, ctx.resources, ctx.resource_account, ctx.values, policies, []
+        ctx.caller,
+        ctx.action,
+        ctx.resources,
+        ctx.resource_account,
+        ctx.values,
+        policies,
+        [],
+        ctx.per_resource,
     )
 
 
@@ -422,6 +453,7 @@ def authorize(
     resource: str | Sequence[str] | None = None,
     resource_account: str | None = None,
     context: Mapping[str, ContextValue] | None = None,
+    resource_context: Mapping[str, Mapping[str, ContextValue]] | None = None,
     identity_policies: Sequence[PolicyLike] = (),
     permission_boundaries: Sequence[PolicyLike] | None = None,
     session_policies: Sequence[PolicyLike] | None = None,
@@ -438,7 +470,9 @@ def authorize(
     ``resource_account``: the resource's owner (default: the ARN's account field, else the
     caller's account). ``context``: condition keys (``str``, ``list[str]``, ``bool``, ``int``,
     ``datetime``); keys derived from ``principal`` (``aws:PrincipalArn``, ``aws:username``, ...)
-    are added only when ``context`` does not give them.
+    are added only when ``context`` does not give them. ``resource_context``: resource ARN →
+    keys that hold for that resource only (its ``aws:ResourceTag/…``), added to ``context``
+    while that resource is evaluated; resources it does not name get ``context`` alone.
 
     Policies are JSON text, decoded dicts or (fastest) :class:`Policy` values from
     ``parse_policy``; text and dicts are parsed as the kind of their argument (a ``Policy`` of
@@ -465,5 +499,12 @@ def authorize(
     )
     resources = request_resources(resource)
     return _run(
-        caller, action, resources, resource_account, values, _new_tuple(Policies, policies), errors
+        caller,
+        action,
+        resources,
+        resource_account,
+        values,
+        _new_tuple(Policies, policies),
+        errors,
+        None if resource_context is None else resource_values(resource_context),
     )
