@@ -15,7 +15,10 @@ For each request it
    ``ListUsers`` the path (``…:user/``), the other IAM operations ``*``. Proton, EC2 and STS:
    the ARN(s) and the service condition keys (``proton:*``, ``aws:RequestTag/…``,
    ``aws:TagKeys``, ``sts:*``) of ``hadron.authz_map``;
-3. builds the request context from the gateway's connection facts plus the caller's keys;
+3. builds the request context from the gateway's connection facts plus the caller's keys, and
+   ``aws:ResourceTag/<key>`` of the resource(s) acted on: an IAM entity's (cached with the
+   policies), each existing Proton resource's (read on every request, one query, given to the
+   engine per resource so that one resource's tags never decide for another);
 4. raises ``AccessDenied`` with the decision's AWS message unless the engine allows.
 
 A request that arrived through a VPC endpoint (``aws:SourceVpce`` in its context) is also
@@ -124,6 +127,7 @@ class PolicyAuthorizer:
         if service == "sts" and operation in _UNAUTHORIZED_STS:
             return  # authentication operations: policies cannot control them
         resource: str | list[str]
+        resource_context: dict[str, dict[str, Any]] | None = None
         if service == "sts" and operation == "AssumeRole":
             self._authorize_assume_role(principal, params, context or {})
             return
@@ -151,12 +155,21 @@ class PolicyAuthorizer:
             )
             resource = mapped.resource
             context = {**(context or {}), **mapped.context}
+            if service == "proton" and mapped.resources != ("*",):
+                resource_context = self._proton_resource_context(
+                    principal.account_id, mapped.resources
+                )
         endpoint_policies: tuple[PolicyLike, ...] | None = None
         vpce = context.get("aws:SourceVpce")
         if isinstance(vpce, str) and self._endpoint_policy is not None:
             endpoint_policies = (self._endpoint_policy(vpce),)
         decision = self.decide(
-            principal, action, resource, context=context, endpoint_policies=endpoint_policies
+            principal,
+            action,
+            resource,
+            context=context,
+            resource_context=resource_context,
+            endpoint_policies=endpoint_policies,
         )
         if decision.errors:
             log.warning("policy evaluation errors for %s: %s", principal.arn, decision.errors)
@@ -166,6 +179,23 @@ class PolicyAuthorizer:
             if service == "ec2" and self._encode_failure is not None:
                 message = self._ec2_message(principal, action, decision, message, context)
             raise AccessDenied(message)
+
+    def _proton_resource_context(
+        self, account_id: str, resources: Sequence[str]
+    ) -> dict[str, dict[str, Any]] | None:
+        """``aws:ResourceTag/<key>`` of each existing tagged Proton resource the request names,
+        per resource (AWS evaluates them per resource), ``aws:proton:*`` tags included. Read
+        from the store on every request (one query, no cache: a tag change applies to the next
+        request). Only the caller's account's resources: a resource of another account (an
+        environment account connection seen from its management account) carries none. A read
+        failure raises, so the request errors rather than being decided without the keys."""
+        found = self._store.proton_resource_tags(account_id, resources)
+        if not found:
+            return None  # nothing tagged (or nothing exists yet: creates)
+        return {
+            arn: {f"aws:ResourceTag/{key}": value for key, value in tags}
+            for arn, tags in found.items()
+        }
 
     def _ec2_message(
         self,
@@ -317,6 +347,7 @@ class PolicyAuthorizer:
         resource: str | Sequence[str],
         *,
         context: Mapping[str, Any] | None = None,
+        resource_context: Mapping[str, Mapping[str, Any]] | None = None,
         identity_policies: Sequence[PolicyLike] | None = None,
         permission_boundaries: Sequence[PolicyLike] | None = None,
         endpoint_policies: Sequence[PolicyLike] | None = None,
@@ -328,7 +359,8 @@ class PolicyAuthorizer:
         ``endpoint_policies``: the VPC endpoint's policy when the request came through one.
         ``resource_policy``/``resource_account``: a role's trust policy and account (AssumeRole
         and the permission-only actions checked with it; the simulator's ``ResourcePolicy`` and
-        ``ResourceOwner``)."""
+        ``ResourceOwner``). ``resource_context``: resource ARN → keys for that resource only
+        (its ``aws:ResourceTag/…``), as ``hadron.iam.authorize`` takes them."""
         session = principal.session if isinstance(principal.session, Session) else None
         if session is not None and session.is_role and identity_policies is None:
             return self._decide_role_session(
@@ -340,6 +372,7 @@ class PolicyAuthorizer:
                 resource_policy,
                 resource_account,
                 endpoint_policies,
+                resource_context,
             )
         values: dict[str, Any] = dict(context or {})
         if session is not None:
@@ -367,6 +400,7 @@ class PolicyAuthorizer:
             # readable by every account, as in IAM.
             resource_account=resource_account or principal.account_id,
             context=values,
+            resource_context=resource_context,
             identity_policies=policies,
             permission_boundaries=permission_boundaries,
             endpoint_policies=endpoint_policies,
@@ -383,6 +417,7 @@ class PolicyAuthorizer:
         resource_policy: PolicyLike | None,
         resource_account: str | None,
         endpoint_policies: Sequence[PolicyLike] | None = None,
+        resource_context: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Decision:
         identity, boundary, role_tags = self.cache.role_policies(
             session.account_id, session.source_name, session.source_id
@@ -403,6 +438,7 @@ class PolicyAuthorizer:
             resource=resource,
             resource_account=resource_account or principal.account_id,
             context=values,
+            resource_context=resource_context,
             identity_policies=identity,
             permission_boundaries=boundary,
             session_policies=self.cache.session_policies(session),

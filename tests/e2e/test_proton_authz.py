@@ -127,3 +127,76 @@ def test_request_tags_reach_the_policy(server: Server) -> None:
     assert create([{"key": "team", "value": "blue"}]) == "ResourceNotFoundException"
     assert create([{"key": "team", "value": "red"}]) == "AccessDeniedException"
     assert create([]) == "AccessDeniedException"  # no tag: aws:RequestTag/team is absent
+
+
+def test_resource_tags_reach_the_policy(server: Server) -> None:
+    admin = server.client("proton")
+    acct = server.account_id
+
+    def template(kind: str, team: str) -> tuple[str, str]:
+        name = _name(team)
+        create = getattr(admin, f"create_{kind}_template")
+        made = create(name=name, tags=[{"key": "team", "value": team}])
+        return name, made[f"{kind}Template"]["arn"]
+
+    blue, blue_arn = template("environment", "blue")
+    red, red_arn = template("environment", "red")
+    user_arn, proton = _user_with_policy(
+        server,
+        {
+            "Effect": "Allow",
+            "Action": ["proton:GetEnvironmentTemplate", "proton:GetServiceTemplate"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}},
+        },
+    )
+
+    def get(name: str) -> str:
+        try:
+            return str(proton.get_environment_template(name=name)["environmentTemplate"]["name"])
+        except ClientError as exc:
+            error = exc.response["Error"]
+            return f"{error['Code']}: {error['Message']}"
+
+    def denied(arn: str) -> str:
+        return (
+            f"AccessDeniedException: User: {user_arn} is not authorized to perform: "
+            f"proton:GetEnvironmentTemplate on resource: {arn} because no identity-based "
+            "policy allows the proton:GetEnvironmentTemplate action"
+        )
+
+    assert get(blue) == blue
+    assert get(red) == denied(red_arn)
+    # The decision follows the tags as they are now (no stale cache).
+    admin.untag_resource(resourceArn=blue_arn, tagKeys=["team"])
+    assert get(blue) == denied(blue_arn)
+    admin.tag_resource(resourceArn=red_arn, tags=[{"key": "team", "value": "blue"}])
+    assert get(red) == red
+    admin.tag_resource(resourceArn=blue_arn, tags=[{"key": "team", "value": "blue"}])
+    assert get(blue) == blue
+    # A service template, and a resource that does not exist (no tags: denied).
+    service, _ = template("service", "blue")
+    assert proton.get_service_template(name=service)["serviceTemplate"]["name"] == service
+    missing = f"arn:aws:proton:us-east-1:{acct}:environment-template/missing-{blue}"
+    assert get(f"missing-{blue}") == denied(missing)
+
+
+def test_managed_resource_tags_reach_the_policy(server: Server) -> None:
+    admin = server.client("proton")
+    name = _name("managed")
+    arn = admin.create_environment_template(name=name)["environmentTemplate"]["arn"]
+    other = _name("other")
+    admin.create_environment_template(name=other)
+    _, proton = _user_with_policy(
+        server,
+        {
+            "Effect": "Allow",
+            "Action": "proton:GetEnvironmentTemplate",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/aws:proton:template": arn}},
+        },
+    )
+    assert proton.get_environment_template(name=name)["environmentTemplate"]["arn"] == arn
+    with pytest.raises(ClientError) as info:
+        proton.get_environment_template(name=other)
+    assert _error(info)[0] == "AccessDeniedException"
