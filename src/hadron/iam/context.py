@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hadron.iam.conditions import remember_date
-from hadron.iam.principals import Caller, identify
+from hadron.iam.principals import Caller, CallerType, identify
 from hadron.iam.variables import ContextValues
 
 __all__ = [
@@ -91,53 +91,50 @@ _LOWER_KEYS: dict[str, str] = {}
 _LOWER_KEYS_SIZE = 1024
 
 
-def _normalise_into(
-    values: dict[str, str | tuple[str, ...]], context: Mapping[str, ContextValue]
-) -> None:
-    """Add ``context``'s keys (lower-cased) and values (normalised) to ``values``."""
-    keys = _LOWER_KEYS
-    for name, value in context.items():
-        key = keys.get(name)
-        if key is None:
-            key = name.lower()
-            if len(keys) >= _LOWER_KEYS_SIZE:
-                keys.clear()
-            keys[name] = key
-        kind = type(value)
-        if kind is str:
-            values[key] = value  # type: ignore[assignment]  # kind is str
-        elif kind is bool:
-            values[key] = "true" if value else "false"
-        elif kind is datetime:
-            values[key] = _utc_text(value)  # type: ignore[arg-type]  # kind is datetime
-        elif kind is int:
-            values[key] = str(value)
-        elif isinstance(value, str):
-            values[key] = value
-        elif isinstance(value, _MANY):
-            many = tuple(value)
-            for item in many:
-                if type(item) is not str:
-                    many = tuple([_scalar(v) for v in many])
-                    break
-            if many:
-                values[key] = many
-            else:
-                values.pop(key, None)
-        else:
-            values[key] = _scalar(value)
-
-
 def context_values(
     context: Mapping[str, ContextValue] | None, caller: Caller, resource_account: str | None
 ) -> dict[str, str | tuple[str, ...]]:
     """The normalised context: the caller's derived keys, overridden by ``context``."""
     values: dict[str, str | tuple[str, ...]] = dict(caller.derived)
     if context:
-        _normalise_into(values, context)
+        keys = _LOWER_KEYS
+        for name, value in context.items():
+            key = keys.get(name)
+            if key is None:
+                key = name.lower()
+                if len(keys) >= _LOWER_KEYS_SIZE:
+                    keys.clear()
+                keys[name] = key
+            kind = type(value)
+            if kind is str:
+                values[key] = value  # type: ignore[assignment]  # kind is str
+            elif kind is bool:
+                values[key] = "true" if value else "false"
+            elif kind is datetime:
+                values[key] = _utc_text(value)  # type: ignore[arg-type]  # kind is datetime
+            elif kind is int:
+                values[key] = str(value)
+            elif isinstance(value, str):
+                values[key] = value
+            elif isinstance(value, _MANY):
+                many = tuple(value)
+                for item in many:
+                    if type(item) is not str:
+                        many = tuple([_scalar(v) for v in many])
+                        break
+                if many:
+                    values[key] = many
+                else:
+                    values.pop(key, None)
+            else:
+                values[key] = _scalar(value)
     if resource_account is not None:
         values.setdefault("aws:resourceaccount", resource_account)
     return values
+
+
+# No derived keys: normalises per-resource additions with ``context_values`` (same rules).
+_NOBODY = Caller(None, CallerType.OTHER, None, None, None, {})
 
 
 def resource_values(
@@ -151,9 +148,7 @@ def resource_values(
     out: dict[str, ContextValues] = {}
     for resource, context in resource_context.items():
         if context:
-            values: dict[str, str | tuple[str, ...]] = {}
-            _normalise_into(values, context)
-            out[resource] = values
+            out[resource] = context_values(context, _NOBODY, None)
     return out or None
 
 
