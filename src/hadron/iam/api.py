@@ -32,7 +32,7 @@ from hadron.store import AccessKey, ManagedPolicy, PolicyVersion, Store, User
 from hadron.store.iam import split_policy_arn
 from hadron.types import Principal
 
-__all__ = ["Handler", "IamApi", "UserView", "load_user_view"]
+__all__ = ["Handler", "IamApi", "UserView", "existing_user", "load_user_view", "target_user"]
 
 Handler = Callable[[Principal, Mapping[str, Any]], Mapping[str, Any] | None]
 Result = dict[str, Any]
@@ -100,6 +100,22 @@ def _version(version: PolicyVersion, *, document: bool = True) -> Result:
     return out
 
 
+def target_user(caller: Principal, params: Mapping[str, Any]) -> str:
+    """``UserName``, or the caller's own name when it is omitted."""
+    name = params.get("UserName") or caller.user_name
+    if name is None:
+        raise InvalidInput("Must specify userName when calling with non-User credentials")
+    return str(name)
+
+
+def existing_user(store: Store, account_id: str, user_name: str) -> User:
+    """The user, or IAM's NoSuchEntity naming it."""
+    user = store.get_user(account_id, user_name)
+    if user is None:
+        raise NoSuchEntity(f"The user with name {user_name} cannot be found.")
+    return user
+
+
 class IamApi:
     """The IAM handlers, bound to a store and a clock."""
 
@@ -157,19 +173,10 @@ class IamApi:
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _target(caller: Principal, params: Mapping[str, Any]) -> str:
-        """``UserName``, or the caller's own name when it is omitted."""
-        name = params.get("UserName") or caller.user_name
-        if name is None:
-            raise InvalidInput("Must specify userName when calling with non-User credentials")
-        return str(name)
+    _target = staticmethod(target_user)
 
     def _existing_user(self, account_id: str, user_name: str) -> User:
-        user = self._store.get_user(account_id, user_name)
-        if user is None:
-            raise NoSuchEntity(f"The user with name {user_name} cannot be found.")
-        return user
+        return existing_user(self._store, account_id, user_name)
 
     def _own_key(self, caller: Principal, params: Mapping[str, Any]) -> AccessKey:
         akid = str(params["AccessKeyId"])

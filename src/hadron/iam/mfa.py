@@ -34,7 +34,7 @@ from hadron.errors import (
     InvalidInput,
     NoSuchEntity,
 )
-from hadron.iam.api import Handler
+from hadron.iam.api import Handler, existing_user, target_user
 from hadron.iam.results import _page
 from hadron.iam.tags import tag_keys, tags_result, validate_tags
 from hadron.store import MfaDevice, Store
@@ -133,16 +133,10 @@ class MfaApi:
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _target(caller: Principal, params: Mapping[str, Any]) -> str:
-        name = params.get("UserName") or caller.user_name
-        if name is None:
-            raise InvalidInput("Must specify userName when calling with non-User credentials")
-        return str(name)
+    _target = staticmethod(target_user)
 
     def _existing_user(self, account_id: str, user_name: str) -> None:
-        if self._store.get_user(account_id, user_name) is None:
-            raise NoSuchEntity(f"The user with name {user_name} cannot be found.")
+        existing_user(self._store, account_id, user_name)
 
     def _device(self, account_id: str, serial: str) -> MfaDevice:
         device = self._store.get_mfa_device(account_id, serial)
