@@ -394,35 +394,23 @@ def _run(
     per_resource: Mapping[str, ContextValues] | None = None,
 ) -> Decision:
     action = action.lower()
+
+    def decide_for(target: str) -> _Outcome:
+        # INVARIANT: a resource's own keys (per_resource) are seen only while it is evaluated.
+        owner = resource_owner(target, resource_account, caller)
+        own = values if per_resource is None else _with(values, per_resource, target)
+        return _decide_one(caller, action, target, owner, own, policies, errors)
+
     if len(resources) == 1:
         target = resources[0]
-        owner = resource_owner(target, resource_account, caller)
-        result, layer, reasons = _decide_one(
-            caller,
-            action,
-            target,
-            owner,
-            values if per_resource is None else _with(values, per_resource, target),
-            policies,
-            errors,
-        )
+        result, layer, reasons = decide_for(target)
         denied = None if result is _ALLOWED else target
         return _new_tuple(Decision, (result, reasons, layer, denied, tuple(errors)))
     # Several resources: each must be allowed; report the first explicit deny, else the first.
-    # INVARIANT: a resource's own keys (per_resource) are seen only while it is evaluated.
     allowed: list[Reason] = []
     denial: tuple[Result, Layer | None, tuple[Reason, ...], str] | None = None
     for target in resources:
-        owner = resource_owner(target, resource_account, caller)
-        result, layer, reasons = _decide_one(
-            caller,
-            action,
-            target,
-            owner,
-            values if per_resource is None else _with(values, per_resource, target),
-            policies,
-            errors,
-        )
+        result, layer, reasons = decide_for(target)
         if result is _ALLOWED:
             allowed.extend(reasons)
         elif denial is None or (result is _EXPLICIT and denial[0] is _IMPLICIT):
