@@ -16,7 +16,7 @@ Layer 3 (store, edge). Spec: security.md §2 (formats, lifecycle, quota, last-us
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -47,7 +47,7 @@ from hadron.store.records import (
 )
 from hadron.store.schema import access_keys, accounts, users
 
-__all__ = ["SqlCredentials", "secret_aad"]
+__all__ = ["SqlCredentials", "open_with_fresh_ring", "secret_aad", "user_missing"]
 
 _STATUSES: frozenset[str] = frozenset({"Active", "Inactive"})
 
@@ -73,8 +73,24 @@ def _name_key(user_name: str) -> str:
     return user_name.lower()
 
 
-def _user_missing(user_name: str) -> NoSuchEntity:
+def user_missing(user_name: str) -> NoSuchEntity:
+    """IAM's NoSuchEntity for a user name."""
     return NoSuchEntity(f"The user with name {user_name} cannot be found.")
+
+
+def open_with_fresh_ring(
+    ring: MasterKeyRing, reload: Callable[[], MasterKeyRing | None], sealed: bytes, aad: bytes
+) -> bytes:
+    """Open a sealed secret; if it was sealed under a key this process has not seen yet
+    (`hadron admin rotate-master-key` ran beside it), read the ring again once (``reload``:
+    the new ring, or ``None`` if it did not change) and fail closed if that does not help."""
+    try:
+        return open_sealed(ring, sealed, aad=aad)
+    except SealError:
+        fresh = reload()
+        if fresh is None:
+            raise
+        return open_sealed(fresh, sealed, aad=aad)
 
 
 def _key_missing(access_key_id: str) -> NoSuchEntity:
@@ -189,7 +205,7 @@ class SqlCredentials:
             # The row lock serialises concurrent creations for one user (PostgreSQL).
             user = self._user_row(conn, account_id, user_name, lock=True)
             if user is None:
-                raise _user_missing(user_name)
+                raise user_missing(user_name)
             count = conn.execute(
                 select(func.count())
                 .select_from(access_keys)
@@ -229,7 +245,7 @@ class SqlCredentials:
     def list_access_keys(self, account_id: str, user_name: str) -> list[AccessKey]:
         with transactions.read(self._engine) as conn:
             if self._user_row(conn, account_id, user_name) is None:
-                raise _user_missing(user_name)
+                raise user_missing(user_name)
             rows = conn.execute(
                 self._key_query()
                 .where(
@@ -301,15 +317,7 @@ class SqlCredentials:
 
     def _open_secret(self, access_key_id: str, sealed: bytes) -> str:
         aad = secret_aad(access_key_id)
-        try:
-            return open_sealed(self._ring, sealed, aad=aad).decode("ascii")
-        except SealError:
-            # Sealed under a key this process has not seen yet (`hadron admin rotate-master-key`
-            # ran beside it): read the ring again once; fail closed if that does not help.
-            fresh = self._reload_ring()
-            if fresh is None:
-                raise
-            return open_sealed(fresh, sealed, aad=aad).decode("ascii")
+        return open_with_fresh_ring(self._ring, self._reload_ring, sealed, aad).decode("ascii")
 
     def _reload_ring(self) -> MasterKeyRing | None:
         return None

@@ -22,8 +22,8 @@ from typing import Final
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from hadron.errors import NoSuchEntity
 from hadron.store import entity_policies, transactions
+from hadron.store.credentials import user_missing
 from hadron.store.entity_policies import EntityKind, refuse_while_dependents
 from hadron.store.policies import SqlPolicies, split_policy_arn
 from hadron.store.records import (
@@ -47,10 +47,6 @@ __all__ = ["MAX_USER_INLINE_BYTES", "SqlIam", "split_policy_arn"]
 
 MAX_USER_INLINE_BYTES = 2048
 """IAM quota: the aggregate size of a user's inline policies (whitespace not counted)."""
-
-
-def _user_missing(user_name: str) -> NoSuchEntity:
-    return NoSuchEntity(f"The user with name {user_name} cannot be found.")
 
 
 class SqlIam:
@@ -95,7 +91,7 @@ class SqlIam:
             .with_for_update()
         ).first()
         if found is None:
-            raise _user_missing(user_name)
+            raise user_missing(user_name)
         return key
 
     # --- user inline policies and attachments (``hadron.store.entity_policies``) ------------------

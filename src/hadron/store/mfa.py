@@ -23,8 +23,9 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, Row, delete, func, or_, select, update
 
 from hadron.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
-from hadron.keys import MasterKeyRing, SealError, open_sealed, seal
+from hadron.keys import MasterKeyRing, seal
 from hadron.store import transactions
+from hadron.store.credentials import open_with_fresh_ring, user_missing
 from hadron.store.records import MAX_MFA_DEVICES_PER_USER, MfaDevice, mfa_arn, user_from_row
 from hadron.store.roles import _merge_tags, _read_tags, _remove_tags
 from hadron.store.schema import mfa_device_tags, mfa_devices, users
@@ -51,10 +52,6 @@ def serial_key(account_id: str, serial_number: str) -> str | None:
 
 def _no_device(serial_number: str) -> NoSuchEntity:
     return NoSuchEntity(f"VirtualMFADevice with serial number {serial_number} does not exist.")
-
-
-def _no_user(user_name: str) -> NoSuchEntity:
-    return NoSuchEntity(f"The user with name {user_name} cannot be found.")
 
 
 class SqlMfa:
@@ -258,14 +255,7 @@ class SqlMfa:
 
     def _open_seed(self, account_id: str, key: str, sealed: bytes) -> bytes:
         aad = seed_aad(account_id, key)
-        try:
-            return open_sealed(self._ring, sealed, aad=aad)
-        except SealError:
-            # Sealed under a key this process has not seen yet (a rotation beside it).
-            fresh = self._reload_ring()
-            if fresh is None:
-                raise
-            return open_sealed(fresh, sealed, aad=aad)
+        return open_with_fresh_ring(self._ring, self._reload_ring, sealed, aad)
 
     @staticmethod
     def _row(conn: Connection, account_id: str, key: str) -> Row[Any] | None:
@@ -302,7 +292,7 @@ class SqlMfa:
             query = query.with_for_update()
         found = conn.execute(query).first()
         if found is None:
-            raise _no_user(user_name)
+            raise user_missing(user_name)
         key: str = found[0]
         return key
 
