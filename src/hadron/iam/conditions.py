@@ -67,6 +67,7 @@ __all__ = [
     "parse_date",
     "parse_operator",
     "remember_date",
+    "remembered_text",
 ]
 
 
@@ -147,6 +148,16 @@ _KNOWN_DATE: list[tuple[str, datetime]] = []
 def remember_date(text: str, moment: datetime) -> None:
     """Record that ``text`` is the aware datetime ``moment`` (``parse_date(text)``'s answer)."""
     _KNOWN_DATE[:] = [(text, moment)]
+
+
+def remembered_text(moment: datetime) -> str | None:
+    """The text last remembered for the same instant as the aware ``moment``, if any."""
+    known = _KNOWN_DATE
+    if known:
+        text, seen = known[0]
+        if seen == moment:
+            return text
+    return None
 
 
 def parse_date(value: str) -> tuple[int, int] | None:

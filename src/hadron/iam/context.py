@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hadron.iam.conditions import remember_date
+from hadron.iam.conditions import remember_date, remembered_text
 from hadron.iam.principals import Caller, CallerType, identify
 from hadron.iam.variables import ContextValues
 
@@ -44,25 +44,14 @@ Scalar = str | bool | int | datetime | bytes
 ContextValue = Scalar | Sequence[Scalar]
 
 
-_LAST_TIME: list[tuple[datetime, str]] = []  # one slot: the last datetime formatted
-
-
 def _utc_text(value: datetime) -> str:
     """``value`` in UTC as ISO-8601 with ``Z`` (a naive datetime is taken to be UTC)."""
-    last = _LAST_TIME
-    if last:
-        seen, text = last[0]
-        # Equal aware datetimes are the same instant; a naive one is compared as naive.
-        if value == seen and (value.tzinfo is None) is (seen.tzinfo is None):
-            return text
-    zone = value.tzinfo
-    moment = value.replace(tzinfo=UTC) if zone is None else value
-    if zone is UTC or zone is None:
-        text = value.replace(tzinfo=None).isoformat() + "Z"
-    else:
-        text = value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-    last[:] = [(value, text)]
-    remember_date(text, moment)  # the Date operators read the instant, not the text back
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    text = remembered_text(moment)  # the same instant as the last one formatted
+    if text is None:
+        utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+        text = utc.replace(tzinfo=None).isoformat() + "Z"
+        remember_date(text, moment)  # the Date operators read the instant, not the text back
     return text
 
 
