@@ -278,7 +278,8 @@ class MfaVerifier:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._held: dict[tuple[str, str, str, datetime], datetime] = {}
+        # Verified (caller, serial, code, request time) not yet asked for again.
+        self._held: set[tuple[str, str, str, datetime]] = set()
 
     def hold(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
         """Verify (spending the code) and keep the answer for this request's next question."""
@@ -286,18 +287,18 @@ class MfaVerifier:
         with self._lock:
             if len(self._held) >= _HELD_MAX:
                 self._held.clear()
-            self._held[(caller.user_id, serial, token_code, now)] = at
+            self._held.add((caller.user_id, serial, token_code, now))
         return at
 
     def __call__(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
         """The MFA authentication time (``now``) if ``token_code`` is a current, unused code
         of the device ``serial`` assigned to ``caller`` (or :meth:`hold` just verified it for
         this request); else ``AccessDenied``."""
+        key = (caller.user_id, serial, token_code, now)
         with self._lock:
-            held = self._held.pop((caller.user_id, serial, token_code, now), None)
-        if held is not None:
-            return held
-        return self._verify(caller, serial, token_code, now)
+            held = key in self._held
+            self._held.discard(key)
+        return now if held else self._verify(caller, serial, token_code, now)
 
     def _verify(self, caller: Principal, serial: str, token_code: str, now: datetime) -> datetime:
         session = caller.session
