@@ -19,8 +19,9 @@ apply. Two facts, both computed once, answer that without calling most statement
    What ``select`` returns has its guard proven, so evaluation calls
    ``CompiledStatement.holds`` (the rest of ``applies``) on it, not ``applies``.
 
-The selected statements, in their original order, are memoised per bit mask (few distinct
-masks occur: one per combination of guard values seen).
+The selected statements, in their original order and split into Deny and Allow statements
+(:meth:`ActionIndex.split`, what evaluation uses), are memoised per bit mask (few distinct masks
+occur: one per combination of guard values seen).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class ActionIndex:
     every decision that uses this index.
     """
 
-    __slots__ = ("_free", "_groups", "_selected", "_split", "entries", "errors")
+    __slots__ = ("_free", "_groups", "_split", "entries", "errors")
 
     def __init__(self, entries: tuple[Entry, ...], errors: tuple[str, ...]) -> None:
         self.entries = entries
@@ -88,8 +89,7 @@ class ActionIndex:
                 table[value] = table.get(value, 0) | 1 << bit
         self._free = free
         self._groups = tuple((key, coerce, table) for (key, coerce), table in groups.items())
-        self._selected: dict[int, tuple[Entry, ...]] = {}
-        self._split: dict[int, Split] = {}
+        self._split: dict[int, Split] = {}  # per mask of guards that hold
 
     def _mask(self, values: ContextValues) -> int | None:
         """The bits of the entries whose guard holds (``None``: a guard raised)."""
@@ -110,13 +110,10 @@ class ActionIndex:
         mask = self._mask(values)
         if mask is None:
             return self._fail_closed(values)
-        found = self._selected.get(mask)
-        if found is None:
-            found = tuple([e for bit, e in enumerate(self.entries) if mask >> bit & 1])
-            if len(self._selected) >= _MEMO_SIZE:
-                self._selected.clear()
-            self._selected[mask] = found
-        return found
+        return self._entries_of(mask)
+
+    def _entries_of(self, mask: int) -> tuple[Entry, ...]:
+        return tuple([e for bit, e in enumerate(self.entries) if mask >> bit & 1])
 
     def split(self, values: ContextValues) -> Split:
         """:meth:`select`'s entries as (Deny entries, Allow entries), each in evaluation order.
@@ -129,7 +126,7 @@ class ActionIndex:
             return _split(self._fail_closed(values))
         found = self._split.get(mask)
         if found is None:
-            found = _split(self.select(values))
+            found = _split(self._entries_of(mask))
             if len(self._split) >= _MEMO_SIZE:
                 self._split.clear()
             self._split[mask] = found
