@@ -12,9 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 
-from hadron.errors import ConflictException, ServiceQuotaExceededException
+from hadron.errors import (
+    ConflictException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+)
 from hadron.proton import deployments as dep
 from hadron.store import transactions
 from hadron.store.proton_deployments import (
@@ -61,6 +65,17 @@ _PIPELINE = dep.ResourceKind.SERVICE_PIPELINE
 Tags = Sequence[tuple[str, str]]
 
 _BUSY_STATUSES = [s.value for s in dep.DeploymentStatus if dep.is_busy(s)]
+
+
+def _target(account_id: str, region: str, service: str, name: str | None) -> tuple[Table, Any]:
+    """The table and row predicate of an instance (``name``) or the service's pipeline (None)."""
+    if name is None:
+        return _P, pipeline_where(account_id, region, service)
+    return _I, instance_where(account_id, region, service, name)
+
+
+def _target_missing(service: str, name: str | None) -> ResourceNotFoundException:
+    return pipeline_missing(service) if name is None else instance_missing(service, name)
 
 
 def version_users(
@@ -254,15 +269,11 @@ class SqlProtonServiceInstances:
         self, account_id: str, region: str, service: str, name: str | None, now: datetime
     ) -> ServiceInstance | ServicePipeline:
         """IN_PROGRESS → CANCELLING for an instance (``name``) or the pipeline (None)."""
-        table, where = (
-            (_P, pipeline_where(account_id, region, service))
-            if name is None
-            else (_I, instance_where(account_id, region, service, name))
-        )
+        table, where = _target(account_id, region, service, name)
         with transactions.write(self._engine) as conn:
             row = conn.execute(select(table).where(where)).first()
             if row is None:
-                raise pipeline_missing(service) if name is None else instance_missing(service, name)
+                raise _target_missing(service, name)
             kind = _PIPELINE if name is None else _INSTANCE
             start_cancel(conn, table, where, row, kind, name or service, now)
             found = conn.execute(select(table).where(where)).one()
@@ -278,22 +289,14 @@ class SqlProtonServiceInstances:
     ) -> list[tuple[str, str]]:
         """Outputs of an instance (``name``) or the pipeline: its last succeeded deployment's,
         or those a given deployment of it recorded."""
-        table, where = (
-            (_P, pipeline_where(account_id, region, service))
-            if name is None
-            else (_I, instance_where(account_id, region, service, name))
-        )
+        table, where = _target(account_id, region, service, name)
         with transactions.read(self._engine) as conn:
             row = conn.execute(select(table).where(where)).first()
             if row is None:
                 if conn.execute(
                     select(_S.c.name).where(service_where(account_id, region, service))
                 ).first():
-                    raise (
-                        pipeline_missing(service)
-                        if name is None
-                        else instance_missing(service, name)
-                    )
+                    raise _target_missing(service, name)
                 raise service_missing(service)
             if deployment_id is None:
                 return deployment_outputs(conn, row.last_succeeded_deployment_id)
@@ -325,15 +328,11 @@ class SqlProtonServiceInstances:
         now: datetime,
     ) -> None:
         """NotifyResourceDeploymentStatusChange for an instance (``name``) or a pipeline."""
-        table, where = (
-            (_P, pipeline_where(account_id, region, service))
-            if name is None
-            else (_I, instance_where(account_id, region, service, name))
-        )
+        table, where = _target(account_id, region, service, name)
         with transactions.write(self._engine) as conn:
             row = conn.execute(select(table).where(where)).first()
             if row is None:
-                raise pipeline_missing(service) if name is None else instance_missing(service, name)
+                raise _target_missing(service, name)
             event = dep.notify_event(dep.DeploymentStatus(row.deployment_status), status)
             running = row.last_attempted_deployment_id
             if deployment_id is not None and deployment_id != running:
