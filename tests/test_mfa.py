@@ -8,8 +8,6 @@ a tiny independent RFC 6238 implementation (not ``hadron.totp``).
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,17 +19,9 @@ from hadron.keys import rotate
 from hadron.session import Session, SessionKind, open_token, seal_token
 from hadron.types import Principal
 from tests.sts_world import ACCOUNT, Creds, Reply, World, make_world, policy, trust
+from tests.totp_codes import otp
 
 IAM_ALL = policy("Allow", ["iam:*", "sts:*"])
-
-
-def otp(seed_b32: str, when: datetime, offset: int = 0) -> str:
-    """RFC 6238 (HMAC-SHA-1, 6 digits, 30 s) for the step of ``when`` plus ``offset``."""
-    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
-    counter = int(when.timestamp()) // 30 + offset
-    digest = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
-    start = digest[-1] & 15
-    return f"{(int.from_bytes(digest[start : start + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 @pytest.fixture

@@ -26,6 +26,17 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
 
+def run_admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``hadron admin ARGS --data-dir DATA_DIR`` in a clean environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "hadron", "admin", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+
+
 @dataclass
 class Server:
     data_dir: Path
@@ -111,6 +122,20 @@ class Server:
     def client(self, service: str, **kwargs: Any) -> Any:
         config = Config(retries={"max_attempts": 1, "mode": "standard"})
         return self.session().client(service, config=config, **kwargs)
+
+    def client_with(self, service: str, creds: dict[str, Any]) -> Any:
+        """A client signing with ``creds`` (STS ``Credentials`` or an ``AccessKey``)."""
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds.get("SessionToken"),
+            region_name="us-east-1",
+        ).client(
+            service,
+            endpoint_url=self.endpoint,
+            verify=str(self.ca),
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
 
     def credentials(self) -> tuple[str, str]:
         text = (self.data_dir / "aws" / "credentials").read_text()

@@ -8,17 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import Server, clean_env
-
-
-def _admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hadron", "admin", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-    )
+from tests.e2e.server import Server, clean_env, run_admin
 
 
 def test_admin_help_lists_every_command() -> None:
@@ -34,7 +24,7 @@ def test_admin_help_lists_every_command() -> None:
 
 
 def test_admin_needs_a_data_dir(tmp_path: Path) -> None:
-    out = _admin(tmp_path / "nothing", "list-accounts")
+    out = run_admin(tmp_path / "nothing", "list-accounts")
     assert out.returncode == 1
     assert "is not a Hadron data directory" in out.stderr
 
@@ -43,13 +33,13 @@ def test_accounts_rotation_and_key_reset(fresh_dir: Path) -> None:
     srv = Server(fresh_dir, ("--account-id", "111111111111")).start()
     try:
         first_arn = srv.client("sts").get_caller_identity()["Arn"]
-        created = _admin(fresh_dir, "create-account", "--account-id", "222222222222")
+        created = run_admin(fresh_dir, "create-account", "--account-id", "222222222222")
         assert created.returncode == 0, created.stderr
         assert "account 222222222222 created" in created.stdout
-        again = _admin(fresh_dir, "create-account", "--account-id", "222222222222")
+        again = run_admin(fresh_dir, "create-account", "--account-id", "222222222222")
         assert again.returncode == 2
         assert "already exists" in again.stderr
-        listed = _admin(fresh_dir, "list-accounts")
+        listed = run_admin(fresh_dir, "list-accounts")
         assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
             "111111111111",
             "222222222222",
@@ -63,7 +53,7 @@ def test_accounts_rotation_and_key_reset(fresh_dir: Path) -> None:
         assert second.get_caller_identity()["Arn"] == first_arn
 
         secret = srv.credentials()[1]
-        rotated = _admin(fresh_dir, "rotate-master-key")
+        rotated = run_admin(fresh_dir, "rotate-master-key")
         assert rotated.returncode == 0, rotated.stderr
         assert "2 secrets re-sealed" in rotated.stdout
         assert secret.encode() not in (fresh_dir / "hadron.db").read_bytes()
@@ -71,7 +61,7 @@ def test_accounts_rotation_and_key_reset(fresh_dir: Path) -> None:
         srv.client("sts").get_caller_identity()
 
         old_key = srv.credentials()[0]
-        reset = _admin(fresh_dir, "reset-admin-key")
+        reset = run_admin(fresh_dir, "reset-admin-key")
         assert reset.returncode == 0, reset.stderr
         new_key = srv.credentials()[0]
         assert new_key != old_key and new_key in reset.stdout
@@ -90,6 +80,6 @@ def test_accounts_rotation_and_key_reset(fresh_dir: Path) -> None:
 def test_create_account_refuses_bad_ids(fresh_dir: Path, bad: str) -> None:
     srv = Server(fresh_dir).start()
     srv.stop()
-    out = _admin(fresh_dir, "create-account", "--account-id", bad)
+    out = run_admin(fresh_dir, "create-account", "--account-id", bad)
     assert out.returncode == 2
     assert "--account-id must be 12 digits" in out.stderr

@@ -4,50 +4,21 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.e2e.server import Server, clean_env
+from tests.e2e.server import Server, run_admin
+from tests.totp_codes import otp
 
 ALLOW = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
-
-
-def otp(seed_b32: str, offset: int = 0) -> str:
-    """RFC 6238 (HMAC-SHA-1, 6 digits, 30 s) at the current step plus ``offset``."""
-    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
-    counter = int(time.time()) // 30 + offset
-    digest = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
-    start = digest[-1] & 15
-    return f"{(int.from_bytes(digest[start : start + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
-
-
-def _client(server: Server, service: str, creds: dict[str, str]) -> Any:
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds.get("SessionToken"),
-    ).client(
-        service,
-        endpoint_url=server.endpoint,
-        verify=str(server.ca),
-        region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
 
 
 def _user_with_device(server: Server, iam: Any) -> tuple[str, dict[str, str], str, str]:
@@ -61,7 +32,7 @@ def _user_with_device(server: Server, iam: Any) -> tuple[str, dict[str, str], st
     iam.enable_mfa_device(
         UserName=name,
         SerialNumber=serial,
-        AuthenticationCode1=otp(seed, -1),
+        AuthenticationCode1=otp(seed, offset=-1),
         AuthenticationCode2=otp(seed),
     )
     return name, key, serial, seed
@@ -70,19 +41,19 @@ def _user_with_device(server: Server, iam: Any) -> tuple[str, dict[str, str], st
 def test_mfa_session_may_call_iam_and_plain_session_may_not(server: Server) -> None:
     iam = server.client("iam")
     name, key, serial, seed = _user_with_device(server, iam)
-    sts = _client(server, "sts", key)
+    sts = server.client_with("sts", key)
 
     plain = sts.get_session_token()["Credentials"]
     with pytest.raises(ClientError) as refused:
-        _client(server, "iam", plain).list_users()
+        server.client_with("iam", plain).list_users()
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
     with pytest.raises(ClientError) as wrong:
-        sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, 5))
+        sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, offset=5))
     assert wrong.value.response["Error"]["Code"] == "AccessDenied"
 
     # The codes EnableMFADevice took are used up: the next one is (it is within the window).
-    code = otp(seed, 1)
+    code = otp(seed, offset=1)
     mfa = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
     with pytest.raises(ClientError) as replayed:  # a code is good once
         sts.get_session_token(SerialNumber=serial, TokenCode=code)
@@ -91,7 +62,7 @@ def test_mfa_session_may_call_iam_and_plain_session_may_not(server: Server) -> N
         "Code": "AccessDenied",
         "Message": "MultiFactorAuthentication failed with invalid MFA one time pass code.",
     }
-    users = _client(server, "iam", mfa).list_users()["Users"]
+    users = server.client_with("iam", mfa).list_users()["Users"]
     assert name in {u["UserName"] for u in users}
 
     devices = iam.list_mfa_devices(UserName=name)["MFADevices"]
@@ -124,24 +95,17 @@ def test_role_trust_policy_requiring_mfa(server: Server) -> None:
     role_arn = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))[
         "Role"
     ]["Arn"]
-    sts = _client(server, "sts", key)
+    sts = server.client_with("sts", key)
     with pytest.raises(ClientError) as refused:
         sts.assume_role(RoleArn=role_arn, RoleSessionName="no-mfa")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assumed = sts.assume_role(
-        RoleArn=role_arn, RoleSessionName="with-mfa", SerialNumber=serial, TokenCode=otp(seed, 1)
+        RoleArn=role_arn,
+        RoleSessionName="with-mfa",
+        SerialNumber=serial,
+        TokenCode=otp(seed, offset=1),
     )
     assert assumed["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{name}-role/with-mfa")
-
-
-def _admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hadron", "admin", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-    )
 
 
 def test_rotate_master_key_reseals_seeds(fresh_dir: Path) -> None:
@@ -156,14 +120,16 @@ def test_rotate_master_key_reseals_seeds(fresh_dir: Path) -> None:
             stored += wal.read_bytes()
         assert raw not in stored and seed.encode() not in stored
 
-        rotated = _admin(fresh_dir, "rotate-master-key")
+        rotated = run_admin(fresh_dir, "rotate-master-key")
         assert rotated.returncode == 0, rotated.stderr
         # admin's key, the user's key and the device's seed
         assert "3 secrets re-sealed" in rotated.stdout
         assert raw not in (fresh_dir / "hadron.db").read_bytes()
         # The running server opens the re-sealed seed (it re-reads the ring by itself).
-        sts = _client(srv, "sts", key)
-        creds = sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, 1))["Credentials"]
+        sts = srv.client_with("sts", key)
+        creds = sts.get_session_token(SerialNumber=serial, TokenCode=otp(seed, offset=1))[
+            "Credentials"
+        ]
         assert creds["AccessKeyId"].startswith("ASIA")
     finally:
         srv.stop()

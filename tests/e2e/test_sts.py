@@ -68,18 +68,6 @@ def _role(server: Server, trust: str, document: str | None = ALLOW_ALL, **kwargs
     return arn
 
 
-def _client(server: Server, service: str, creds: dict[str, Any]) -> Any:
-    session = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
-    return session.client(
-        service, endpoint_url=server.endpoint, verify=str(server.ca), config=_NO_RETRY
-    )
-
-
 def _code(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     error = info.value.response["Error"]
     return str(error["Code"]), str(error.get("Message"))
@@ -198,7 +186,7 @@ def test_session_policy_narrows_and_chaining_is_capped(server: Server) -> None:
     narrow = _policy("Allow", "sts:GetAccessKeyInfo")
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="narrow", Policy=narrow)
     assert isinstance(creds["PackedPolicySize"], int)
-    session_sts = _client(server, "sts", creds["Credentials"])
+    session_sts = server.client_with("sts", creds["Credentials"])
     key = creds["Credentials"]["AccessKeyId"]
     assert session_sts.get_access_key_info(AccessKeyId=key)["Account"] == server.account_id
     with pytest.raises(ClientError) as info:
@@ -208,7 +196,7 @@ def test_session_policy_narrows_and_chaining_is_capped(server: Server) -> None:
     )
     wide = sts.assume_role(RoleArn=role_arn, RoleSessionName="wide", DurationSeconds=7200)
     assert wide["Credentials"]["Expiration"] - datetime.now(UTC) > timedelta(seconds=7000)
-    chained = _client(server, "sts", wide["Credentials"])
+    chained = server.client_with("sts", wide["Credentials"])
     with pytest.raises(ClientError) as info:
         chained.assume_role(RoleArn=role_arn, RoleSessionName="again", DurationSeconds=3601)
     assert _code(info) == (
@@ -226,7 +214,7 @@ def test_tampered_tokens_are_refused(server: Server) -> None:
     token = creds["SessionToken"]
     for bad in (token[:-4], token[:30] + ("A" if token[30] != "A" else "B") + token[31:]):
         with pytest.raises(ClientError) as info:
-            _client(server, "sts", creds | {"SessionToken": bad}).get_caller_identity()
+            server.client_with("sts", creds | {"SessionToken": bad}).get_caller_identity()
         assert _code(info) == (
             "InvalidClientTokenId",
             "The security token included in the request is invalid",
@@ -238,14 +226,14 @@ def test_get_session_token_and_exact_identities(server: Server) -> None:
     sts = server.client("sts")
     me = sts.get_caller_identity()
     issued = sts.get_session_token(DurationSeconds=900)["Credentials"]
-    session_sts = _client(server, "sts", issued)
+    session_sts = server.client_with("sts", issued)
     assert session_sts.get_caller_identity()["Arn"] == me["Arn"]
     assert session_sts.get_caller_identity()["UserId"] == me["UserId"]
     with pytest.raises(ClientError) as info:
         session_sts.get_session_token()
     assert _code(info) == ("AccessDenied", "Cannot call GetSessionToken with session credentials")
     with pytest.raises(ClientError) as info:
-        _client(server, "iam", issued).list_users()
+        server.client_with("iam", issued).list_users()
     assert _code(info)[0] == "InvalidClientTokenId"
 
 
@@ -276,20 +264,20 @@ def test_expiry_is_enforced(clocked: tuple[Server, Path]) -> None:
         RoleArn=role_arn, RoleSessionName="short", DurationSeconds=900
     )["Credentials"]
     with _ahead(offset, 890):
-        assert _client(server, "sts", creds).get_caller_identity()
+        assert server.client_with("sts", creds).get_caller_identity()
     with _ahead(offset, 901), pytest.raises(ClientError) as info:
-        _client(server, "sts", creds).get_caller_identity()
+        server.client_with("sts", creds).get_caller_identity()
     assert _code(info) == ("ExpiredToken", "The security token included in the request is expired")
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     # Every wire protocol answers in its own words (security.md §1.9 row 14).
     with _ahead(offset, 901), pytest.raises(ClientError) as info:
-        _client(server, "proton", creds).list_services()
+        server.client_with("proton", creds).list_services()
     assert _code(info) == (
         "ExpiredTokenException",
         "The security token included in the request is expired",
     )
     with _ahead(offset, 901), pytest.raises(ClientError) as info:
-        _client(server, "ec2", creds).describe_vpc_endpoints()
+        server.client_with("ec2", creds).describe_vpc_endpoints()
     assert _code(info) == ("RequestExpired", "Request has expired.")
 
 
@@ -311,9 +299,9 @@ def test_revocation_by_token_issue_time(clocked: tuple[Server, Path]) -> None:
         new = server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="new")
         key = old["AccessKeyId"]
         with pytest.raises(ClientError) as info:
-            _client(server, "sts", old).get_access_key_info(AccessKeyId=key)
+            server.client_with("sts", old).get_access_key_info(AccessKeyId=key)
         assert _code(info)[1].endswith("with an explicit deny in an identity-based policy")
-        fresh = _client(server, "sts", new["Credentials"])
+        fresh = server.client_with("sts", new["Credentials"])
         assert fresh.get_access_key_info(AccessKeyId=key)["Account"] == server.account_id
 
 
@@ -353,21 +341,15 @@ def test_cross_account_needs_both_sides(clocked: tuple[Server, Path]) -> None:
     # Account A's admin (allowed to sts:AssumeRole by AdministratorAccess) is trusted: works.
     assumed = server.client("sts").assume_role(RoleArn=trusting, RoleSessionName="xacct")
     assert assumed["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{other}:assumed-role/{name}/xacct"
-    assert _client(server, "sts", assumed["Credentials"]).get_caller_identity()["Account"] == other
+    assert (
+        server.client_with("sts", assumed["Credentials"]).get_caller_identity()["Account"] == other
+    )
     # A user of account A without an identity policy is refused although B trusts A.
     iam = server.client("iam")
     user = _name("plain")
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    plain = _client(
-        server,
-        "sts",
-        {
-            "AccessKeyId": key["AccessKeyId"],
-            "SecretAccessKey": key["SecretAccessKey"],
-            "SessionToken": None,
-        },
-    )
+    plain = server.client_with("sts", key)
     with pytest.raises(ClientError) as info:
         plain.assume_role(RoleArn=trusting, RoleSessionName="xacct")
     assert _code(info)[1].endswith(
@@ -403,15 +385,7 @@ def test_ec2_denial_decodes_with_sts(server: Server) -> None:
     user = _name("noec2")
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    ec2 = _client(
-        server,
-        "ec2",
-        {
-            "AccessKeyId": key["AccessKeyId"],
-            "SecretAccessKey": key["SecretAccessKey"],
-            "SessionToken": None,
-        },
-    )
+    ec2 = server.client_with("ec2", key)
     with pytest.raises(ClientError) as info:
         ec2.describe_vpc_endpoints()
     code, message = _code(info)
@@ -444,11 +418,13 @@ def test_master_key_rotation_keeps_sessions(clocked: tuple[Server, Path]) -> Non
         check=False,
     )
     assert rotated.returncode == 0, rotated.stderr
-    old = _client(server, "sts", before["Credentials"])
+    old = server.client_with("sts", before["Credentials"])
     assert old.get_caller_identity()["Arn"].endswith("/before")
     after = server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="after")
     assert (
-        _client(server, "sts", after["Credentials"]).get_caller_identity()["Arn"].endswith("/after")
+        server.client_with("sts", after["Credentials"])
+        .get_caller_identity()["Arn"]
+        .endswith("/after")
     )
 
 
